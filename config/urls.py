@@ -1,0 +1,20 @@
+"""Top-level URLs: pages, the admin, the language switch and the JSON API."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from .api import api
+
+urlpatterns = [
+    path("", include("yigongti.core.urls")),
+    path("accounts/", include("yigongti.accounts.urls")),
+    path("institutions/", include("yigongti.institutions.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+]
+
+handler400 = "yigongti.core.views.bad_request"
+handler403 = "yigongti.core.views.permission_denied"
+handler404 = "yigongti.core.views.page_not_found"
+handler500 = "yigongti.core.views.server_error"
