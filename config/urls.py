@@ -1,12 +1,15 @@
 """Top-level URLs: pages, the admin, the language switch and the JSON API."""
 
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic.base import RedirectView
 
 from .api import api
 
 urlpatterns = [
     path("", include("yigongti.core.urls")),
+    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
     path("accounts/", include("yigongti.accounts.urls")),
     path("institutions/", include("yigongti.institutions.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
