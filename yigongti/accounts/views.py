@@ -35,7 +35,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         return redirect("core:home")
     form = LoginForm(request.POST or None)
     status = 200
-    expired = request.method == "GET" and HAD_SESSION_COOKIE in request.COOKIES
+    expired = request.method == "GET" and request.COOKIES.get(HAD_SESSION_COOKIE) == "1"
     if request.method == "POST" and form.is_valid():
         username = form.cleaned_data["username"]
         ip = client_ip(request)

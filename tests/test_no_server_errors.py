@@ -1,0 +1,116 @@
+"""Visit every URL pattern as an anonymous user and as each role: no response may be a 500.
+
+Patterns are read from the resolver, so a page added tomorrow is crawled without editing this test.
+Path parameters get a real value from the small county (so the happy path renders) and a
+garbage value (so the 404 path renders). Unsafe methods are sent with an empty body.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from yigongti.accounts.choices import Role
+from yigongti.core import idnumbers
+from yigongti.institutions import services as inst
+from yigongti.patients.models import Household, Patient
+
+pytestmark = pytest.mark.django_db
+
+PARAM = re.compile(r"<(?:(?P<conv>[^>:]+):)?(?P<name>[^>]+)>")
+SKIP_PREFIXES = ("admin/",)  # the Django admin has its own test suite; we check its index only
+
+
+def _routes(resolver: URLResolver, prefix: str = "") -> Iterator[str]:
+    for pattern in resolver.url_patterns:
+        route = str(pattern.pattern)
+        if route.startswith("^"):  # a regex pattern (admin internals): not crawlable generically
+            continue
+        if isinstance(pattern, URLResolver):
+            yield from _routes(pattern, prefix + route)
+        elif isinstance(pattern, URLPattern):
+            yield prefix + route
+
+
+def _values(county: Any) -> dict[str, str]:
+    household = Household.objects.create(code="4418231010010001", village=county.village)
+    patient = Patient.objects.create(
+        health_record_number="44182310100100001",
+        id_number=idnumbers.build("441823", dt.date(1950, 6, 1), 21),
+        name="陈桂芳",
+        sex="F",
+        birth_date=dt.date(1950, 6, 1),
+        household=household,
+        village=county.village,
+        user=county.users[Role.RESIDENT],
+    )
+    staff = county.staff["county_doctor"]
+    secondment = inst.secondment_create(
+        actor=None,
+        staff=staff,
+        host=county.township,
+        start_date=dt.date(2026, 1, 1),
+        end_date=dt.date(2026, 12, 31),
+        purpose="技术帮扶",
+    )
+    department = county.lead.departments.first()
+    return {
+        "code": county.township.code,
+        "health_record_number": patient.health_record_number,
+        "staff_id": str(staff.pk),
+        "secondment_id": str(secondment.pk),
+        "department_id": str(department.pk if department else 1),
+        "id": str(staff.pk),
+        "pk": str(staff.pk),
+    }
+
+
+def _fill(route: str, values: dict[str, str], garbage: bool) -> str:
+    def sub(m: re.Match[str]) -> str:
+        conv, name = m.group("conv") or "str", m.group("name")
+        if garbage:
+            return "999999" if conv == "int" else "zz-nope"
+        return values.get(name, "1" if conv == "int" else "x")
+
+    return "/" + PARAM.sub(sub, route)
+
+
+def _client_for(county: Any, role: str | None) -> Client:
+    client = Client(raise_request_exception=True)
+    if role is not None:
+        client.force_login(county.users[role])
+        session = client.session
+        session["ygt_login_at"] = time.time()
+        session.save()
+    return client
+
+
+@pytest.mark.parametrize("role", [None, *Role.values])
+def test_no_url_answers_with_a_server_error(county, role):
+    values = _values(county)
+    routes = [r for r in _routes(get_resolver()) if not r.startswith(SKIP_PREFIXES)]
+    assert len(routes) > 5
+    failures: list[str] = []
+    for route in [*routes, "admin/"]:
+        for garbage in (False, True):
+            url = _fill(route, values, garbage)
+            if garbage and url == _fill(route, values, False):
+                continue
+            for method in ("get", "post", "patch"):
+                client = _client_for(county, role)
+                if method == "get":
+                    response = client.get(url)
+                elif url.startswith("/api/"):
+                    response = getattr(client, method)(url, data="{}", content_type="application/json")
+                else:
+                    response = getattr(client, method)(url, data={} if method == "post" else "")
+                if response.status_code >= 500:
+                    failures.append(f"{method.upper()} {url} as {role}: {response.status_code}")
+    assert not failures, "\n".join(failures)
