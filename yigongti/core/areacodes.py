@@ -53,4 +53,10 @@ def name_of(code: str) -> str | None:
 
 def is_valid_county_code(code: str) -> bool:
     """Six digits under a real province; listed counties are also named."""
-    return len(code) == 6 and code.isdigit() and province_of(code) is not None and code[2:] != "0000"
+    return (
+        len(code) == 6
+        and code.isascii()
+        and code.isdigit()
+        and province_of(code) is not None
+        and code[2:] != "0000"
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .areacodes import province_of
@@ -18,6 +19,11 @@ from .errors import InvalidInput
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_MAP = "10X98765432"
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also accepts "²" and other scripts' digits."""
+    return text.isascii() and text.isdigit()
 
 
 @dataclass(frozen=True)
@@ -32,7 +38,7 @@ class IdNumber:
 
 def check_character(first17: str) -> str:
     """The MOD 11-2 check character for the first 17 digits."""
-    if len(first17) != 17 or not first17.isdigit():
+    if len(first17) != 17 or not _digits(first17):
         raise InvalidInput(_("The first 17 characters of an ID number must be digits."), field="id_number")
     total = sum(int(c) * w for c, w in zip(first17, WEIGHTS, strict=True))
     return CHECK_MAP[total % 11]
@@ -41,13 +47,13 @@ def check_character(first17: str) -> str:
 def normalize(raw: str) -> str:
     """Strip spaces, full-width digits and a lower-case x, so that equal numbers compare equal."""
     table = str.maketrans("０１２３４５６７８９ｘＸ", "0123456789XX")
-    return raw.strip().replace(" ", "").translate(table).upper()
+    return "".join(raw.split()).translate(table).upper()
 
 
-def upgrade_15(raw15: str) -> str:
+def upgrade_15(raw15: str, *, field: str = "id_number") -> str:
     """Convert a legacy 15-digit number to 18 characters (birth year 19yy)."""
-    if len(raw15) != 15 or not raw15.isdigit():
-        raise InvalidInput(_("A 15-digit ID number must consist of digits only."), field="id_number")
+    if len(raw15) != 15 or not _digits(raw15):
+        raise InvalidInput(_("A 15-digit ID number must consist of digits only."), field=field)
     first17 = raw15[:6] + "19" + raw15[6:]
     return first17 + check_character(first17)
 
@@ -60,10 +66,10 @@ def parse(raw: str, *, field: str = "id_number", today: dt.date | None = None) -
     """
     value = normalize(raw or "")
     if len(value) == 15:
-        value = upgrade_15(value)
+        value = upgrade_15(value, field=field)
     if len(value) != 18:
         raise InvalidInput(_("An ID number has 18 characters (or 15 for old numbers)."), field=field)
-    if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
+    if not _digits(value[:17]) or not (_digits(value[17]) or value[17] == "X"):
         raise InvalidInput(
             _("An ID number is 17 digits followed by a digit or X."),
             field=field,
@@ -75,7 +81,7 @@ def parse(raw: str, *, field: str = "id_number", today: dt.date | None = None) -
         birth = dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
         raise InvalidInput(_("The ID number contains an impossible birth date."), field=field) from None
-    today = today or dt.date.today()  # noqa: DTZ011 - a calendar date, not an instant
+    today = today or timezone.localdate()  # the calendar day in Asia/Shanghai, not the server's
     if birth > today or birth.year < 1880:
         raise InvalidInput(_("The birth date in the ID number is out of range."), field=field)
     if check_character(value[:17]) != value[17]:
