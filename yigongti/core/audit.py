@@ -15,7 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import validate_ipv46_address
 from django.db import connection, models, transaction
 from django.utils import timezone
 
@@ -58,6 +60,18 @@ def row_digest(row: AuditEvent) -> str:
     ]
     text = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _clean_ip(ip: str | None) -> str | None:
+    """The address exactly as the database will give it back (IPv6 compressed, lower case), so
+    that the hash computed before saving matches the row read later; not an address: None."""
+    if not ip:
+        return None
+    try:
+        validate_ipv46_address(ip)
+    except ValidationError:
+        return None
+    return AuditEvent._meta.get_field("ip").get_prep_value(ip)
 
 
 def _lock_chain() -> None:
@@ -121,7 +135,7 @@ def audit(
             before=_jsonable(before),
             after=_jsonable(after),
             request_id=info.request_id,
-            ip=info.ip,
+            ip=_clean_ip(info.ip),
             prev_hash=prev,
         )
         row.hash = row_digest(row)
@@ -152,7 +166,7 @@ def verify_chain() -> ChainReport:
     """Walk the chain in order and stop at the first row that does not fit.
 
     - a row whose hash does not match its own content was *changed*;
-    - a gap in ``seq`` means rows were *removed*;
+    - a gap in ``seq`` means rows were *removed* (the problem names the first missing row);
     - a row whose content matches its hash but whose ``prev_hash`` is not its predecessor's hash
       was *inserted* (or its predecessor replaced).
     Removal of the newest rows cannot be seen from inside the table: compare ``head_hash`` with
@@ -165,7 +179,9 @@ def verify_chain() -> ChainReport:
         count += 1
         if row.seq != expected_seq:
             problem = ChainProblem(
-                row.seq, "removed", f"rows {expected_seq}..{row.seq - 1} are missing before row {row.seq}"
+                expected_seq,
+                "removed",
+                f"rows {expected_seq}..{row.seq - 1} are missing before row {row.seq}",
             )
             return ChainReport(count, row.seq, row.hash, problem)
         if row_digest(row) != row.hash:
