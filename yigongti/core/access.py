@@ -90,7 +90,13 @@ def scope_for(user: Any, membership: Membership | None = None) -> Scope:
     from yigongti.institutions.models import Institution
 
     membership = membership or getattr(user, "_ygt_membership", None) or active_membership(user)
-    if membership is None:
+    if (
+        membership is None
+        or not membership.is_active
+        or user is None
+        or not getattr(user, "is_active", False)
+        or membership.user_id != user.pk
+    ):
         return EMPTY
     inst = membership.institution
     role = membership.role
