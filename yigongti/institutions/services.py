@@ -35,7 +35,7 @@ def _require_office(actor: Any, institution_id: int | None = None) -> Any:
 
 def validate_institution_code(code: str, kind: str, parent: Institution | None) -> None:
     """12 digits; the first six a county code; a clinic's code continues its township's."""
-    if len(code) != 12 or not code.isdigit():
+    if len(code) != 12 or not (code.isascii() and code.isdigit()):
         raise InvalidInput(_("An institution code has 12 digits."), field="code")
     if not is_valid_county_code(code[:6]):
         raise InvalidInput(_("The institution code does not start with a valid county code."), field="code")
@@ -117,6 +117,11 @@ def department_create(
     *, actor: Any, institution: Institution, code: str, name: str, category: str, beds: int = 0
 ) -> Department:
     membership = _require_office(actor, institution.pk)
+    code, name = code.strip(), name.strip()
+    if not code:
+        raise InvalidInput(_("A department code is required."), field="code")
+    if not name:
+        raise InvalidInput(_("A name is required."), field="name")
     if category not in DepartmentCategory.values:
         raise InvalidInput(_("Unknown department category."), field="category")
     if beds < 0:
@@ -166,7 +171,9 @@ def _clean_staff_fields(institution: Institution, data: dict[str, Any]) -> dict[
     if raw_id:
         parsed = idnumbers.parse(raw_id)
         data["id_number"] = parsed.value
-        data.setdefault("birth_date", parsed.birth_date)
+        if data.get("birth_date") not in (None, parsed.birth_date):
+            raise InvalidInput(_("The birth date does not match the ID number."), field="birth_date")
+        data["birth_date"] = parsed.birth_date
         if data.get("sex") and data["sex"] != parsed.sex:
             raise InvalidInput(_("The sex does not match the ID number."), field="sex")
         data["sex"] = parsed.sex
