@@ -2,11 +2,13 @@
 
 Browsers authenticate with the session (CSRF checked on writes); systems send
 ``Authorization: Bearer <token>`` (see ``manage.py create_token``). Every error is JSON
-``{"code", "message", "field"}`` in the request's language.
+``{"code", "message", "field"}`` in the request's language (``Accept-Language``), never an
+HTML page: a 500 is logged and answered in the same shape.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -20,6 +22,11 @@ from yigongti.accounts.services import token_authenticate
 from yigongti.core.access import active_membership
 from yigongti.core.errors import DomainError
 
+logger = logging.getLogger("yigongti.api")
+
+#: Where ninja puts a parameter; not part of the field name a client sent.
+_LOCATIONS = frozenset({"body", "query", "path", "payload", "form", "filters", "header", "cookie"})
+
 
 class BearerToken(HttpBearer):
     """API tokens for systems; the user acts in their first active membership."""
@@ -32,17 +39,28 @@ class BearerToken(HttpBearer):
         membership = active_membership(user)
         user._ygt_membership = membership
         request.membership = membership  # type: ignore[attr-defined]
+        request._ygt_scope = None  # type: ignore[attr-defined]
         return user
 
 
 class SessionAuth(APIKeyCookie):
-    """The browser's login session; ninja checks the CSRF token on unsafe methods."""
+    """The browser's login session; the CSRF token is checked on unsafe methods.
+
+    Without a logged-in session there is nothing to protect from cross-site requests, so the
+    check is skipped and the caller gets a 401 (not a CSRF 403) for a missing or wrong token.
+    """
 
     param_name = "sessionid"
 
+    def _get_key(self, request: HttpRequest) -> str | None:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        return super()._get_key(request)
+
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        if key is not None and user is not None and user.is_authenticated:
             return user
         return None
 
@@ -50,7 +68,8 @@ class SessionAuth(APIKeyCookie):
 api = NinjaAPI(
     title="Yigongti API",
     version="1",
-    description="医共体平台 JSON API",
+    description="医共体平台 JSON API. Errors are `{code, message, field}`; lists take `limit` (≤ 200) "
+    "and `offset` and answer `count`.",
     urls_namespace="api",
     auth=[BearerToken(), SessionAuth(csrf=True)],
 )
@@ -70,12 +89,15 @@ def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 @api.exception_handler(ValidationError)
 def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     first = exc.errors[0] if exc.errors else {}
-    loc = [str(p) for p in first.get("loc", []) if p not in ("body", "query", "path", "payload", "form")]
+    loc = [str(p) for p in first.get("loc", []) if p not in _LOCATIONS]
     field = ".".join(loc) or None
-    message = _("The value of %(field)s is not valid: %(detail)s") % {
-        "field": field or _("the request"),
-        "detail": first.get("msg", ""),
-    }
+    if first.get("type") in ("missing", "missing_argument"):
+        message = _("%(field)s is required.") % {"field": field or _("The request body")}
+    else:
+        message = _("The value of %(field)s is not valid: %(detail)s") % {
+            "field": field or _("the request"),
+            "detail": first.get("msg", ""),
+        }
     return _error(request, 422, "invalid", message, field)
 
 
@@ -96,15 +118,40 @@ def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    return _error(request, exc.status_code, "error", str(exc))
+    """ninja's own refusals: an unreadable body (400), a failed CSRF check (403), throttling."""
+    if exc.status_code == 400:
+        return _error(request, 400, "bad_request", _("The request body is not valid JSON."))
+    if exc.status_code == 403:
+        return _error(
+            request,
+            403,
+            "csrf_failed",
+            _("The security token of this page is missing or expired. Reload the page and try again."),
+        )
+    if exc.status_code == 429:
+        return _error(request, 429, "throttled", _("Too many requests. Please wait and try again."))
+    return _error(request, exc.status_code, "error", _("The request could not be handled."))
+
+
+@api.exception_handler(Exception)
+def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """A bug. Logged with its traceback; the client still gets JSON, never an HTML page."""
+    logger.exception("API error on %s %s", request.method, request.path, exc_info=exc)
+    return _error(
+        request, 500, "server_error", _("Something went wrong on our side. The error has been recorded.")
+    )
 
 
 def _mount() -> None:
     from yigongti.accounts.api import router as accounts_router
+    from yigongti.core.api import router as core_router
     from yigongti.institutions.api import router as institutions_router
+    from yigongti.patients.api import router as patients_router
 
+    api.add_router("/", core_router)
     api.add_router("/", accounts_router)
     api.add_router("/", institutions_router)
+    api.add_router("/", patients_router)
 
 
 _mount()

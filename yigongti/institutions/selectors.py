@@ -64,6 +64,19 @@ def department_list_for(*, scope: Scope, institution: Institution) -> QuerySet[D
     )
 
 
+def department_get_for(*, scope: Scope, department_id: int) -> Department:
+    """One department of an institution in scope, or NotFound."""
+    dept = (
+        filter_institutions(Department.objects.all(), scope, "institution")
+        .filter(pk=department_id)
+        .select_related("institution")
+        .first()
+    )
+    if dept is None:
+        raise NotFound(_("No such department."), field="department_id")
+    return dept
+
+
 def staff_list_for(
     *,
     scope: Scope,
@@ -113,6 +126,14 @@ def secondment_list_for(*, scope: Scope, current_on: dt.date | None = None) -> Q
             Q(ended_early_on__isnull=True) | Q(ended_early_on__gte=current_on)
         )
     return qs.select_related("staff", "home", "host").order_by("-start_date", "id")
+
+
+def secondment_get_for(*, scope: Scope, secondment_id: int) -> Secondment:
+    """One secondment into or out of an institution in scope, or NotFound."""
+    secondment = secondment_list_for(scope=scope).filter(pk=secondment_id).first()
+    if secondment is None:
+        raise NotFound(_("No such secondment."), field="secondment_id")
+    return secondment
 
 
 @dataclass
