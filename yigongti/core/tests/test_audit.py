@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -20,7 +21,7 @@ TABLE = AuditEvent._meta.db_table
 COLUMNS = [f.column for f in AuditEvent._meta.concrete_fields if f.column != "id"]
 
 
-def _sql(statement: str, params: list[object]) -> None:
+def _sql(statement: str, params: list[Any]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(statement.replace("{t}", connection.ops.quote_name(TABLE)), params)
 
