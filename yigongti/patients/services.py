@@ -1,0 +1,189 @@
+"""Writes for residents and households.
+
+Bulk loads (the demo generator, a future import from a provincial platform) go through
+``residents_bulk_insert``: a streamed load of millions of rows cannot afford one audit row and
+one savepoint per resident, so that function writes no audit rows itself and its caller records
+the whole load in one summary row in the same transaction. Every single-row change is audited
+as usual.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from yigongti.accounts.choices import Role
+from yigongti.core.access import scope_for
+from yigongti.core.audit import audit
+from yigongti.core.errors import Conflict, InvalidInput
+from yigongti.core.idnumbers import check_character
+
+from .models import Household, Patient
+
+BULK_METHODS = ("auto", "bulk_create", "copy")
+
+
+class HouseholdRow(NamedTuple):
+    """A household to insert; ``village_id`` is the village clinic's primary key."""
+
+    code: str
+    village_id: int
+    address: str
+
+
+class ResidentRow(NamedTuple):
+    """A resident to insert; ``household`` indexes the household list passed alongside (or None)."""
+
+    household: int | None
+    health_record_number: str
+    id_number: str | None
+    name: str
+    sex: str
+    birth_date: dt.date
+    phone: str
+    relation_to_head: str
+    village_id: int
+    address: str
+
+
+def _validate_rows(households: Sequence[HouseholdRow], residents: Sequence[ResidentRow]) -> None:
+    """Cheap structural checks (formats, check characters, links); uniqueness is the database's."""
+    count = len(households)
+    for row in residents:
+        hrn = row.health_record_number
+        if len(hrn) != 17 or not hrn.isdigit():
+            raise InvalidInput(_("A health record number has 17 digits."), field="health_record_number")
+        if row.id_number is not None and (
+            len(row.id_number) != 18 or check_character(row.id_number[:17]) != row.id_number[17]
+        ):
+            raise InvalidInput(_("The check character of the ID number is wrong."), field="id_number")
+        if row.sex not in ("M", "F"):
+            raise InvalidInput(_("Sex must be male or female."), field="sex")
+        if row.household is not None and not (0 <= row.household < count):
+            raise InvalidInput(_("The resident refers to a household that is not in the load."))
+
+
+def _insert_bulk_create(households: Sequence[HouseholdRow], residents: Sequence[ResidentRow]) -> None:
+    objs = [Household(code=h.code, village_id=h.village_id, address=h.address) for h in households]
+    Household.objects.bulk_create(objs, batch_size=2000)
+    ids = [h.pk for h in objs]
+    Patient.objects.bulk_create(
+        [
+            Patient(
+                health_record_number=r.health_record_number,
+                id_number=r.id_number,
+                name=r.name,
+                sex=r.sex,
+                birth_date=r.birth_date,
+                phone=r.phone,
+                household_id=None if r.household is None else ids[r.household],
+                relation_to_head=r.relation_to_head,
+                village_id=r.village_id,
+                address=r.address,
+            )
+            for r in residents
+        ],
+        batch_size=2000,
+    )
+
+
+def _insert_copy(households: Sequence[HouseholdRow], residents: Sequence[ResidentRow]) -> None:
+    """PostgreSQL COPY: household keys are reserved from the table's sequence first."""
+    now = timezone.now()
+    hh_table = Household._meta.db_table
+    pt_table = Patient._meta.db_table
+    with connection.cursor() as wrapper, connection.wrap_database_errors:
+        cursor: Any = wrapper.cursor  # the psycopg cursor; errors still become Django's
+        ids: list[int] = []
+        if households:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [hh_table, len(households)],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+            sql = f"COPY {hh_table} (id, code, village_id, address, created_at, updated_at) FROM STDIN"
+            with cursor.copy(sql) as copy:
+                for pk, h in zip(ids, households, strict=True):
+                    copy.write_row((pk, h.code, h.village_id, h.address, now, now))
+        columns = (
+            "health_record_number, id_number, name, sex, birth_date, phone, household_id, "
+            "relation_to_head, village_id, address, created_at, updated_at"
+        )
+        with cursor.copy(f"COPY {pt_table} ({columns}) FROM STDIN") as copy:
+            for r in residents:
+                copy.write_row(
+                    (
+                        r.health_record_number,
+                        r.id_number,
+                        r.name,
+                        r.sex,
+                        r.birth_date,
+                        r.phone,
+                        None if r.household is None else ids[r.household],
+                        r.relation_to_head,
+                        r.village_id,
+                        r.address,
+                        now,
+                        now,
+                    )
+                )
+
+
+@transaction.atomic
+def residents_bulk_insert(
+    *,
+    households: Sequence[HouseholdRow],
+    residents: Sequence[ResidentRow],
+    method: str = "auto",
+) -> int:
+    """Insert one chunk of households and their residents; returns the number of residents.
+
+    ``method`` "auto" uses COPY on PostgreSQL and ``bulk_create`` elsewhere. No audit rows are
+    written here: the caller writes one summary row for the whole load (see the module docstring).
+    Duplicate codes, health-record or ID numbers raise Conflict and roll the chunk back.
+    """
+    if method not in BULK_METHODS:
+        raise InvalidInput(_("Unknown bulk insert method."), field="method")
+    if method == "auto":
+        method = "copy" if connection.vendor == "postgresql" else "bulk_create"
+    if method == "copy" and connection.vendor != "postgresql":
+        raise InvalidInput(_("COPY is only available on PostgreSQL."), field="method")
+    _validate_rows(households, residents)
+    try:
+        with transaction.atomic():
+            if method == "copy":
+                _insert_copy(households, residents)
+            else:
+                _insert_bulk_create(households, residents)
+    except IntegrityError:
+        raise Conflict(_("A household code, health record number or ID number already exists.")) from None
+    return len(residents)
+
+
+@transaction.atomic
+def patient_link_user(*, actor: Any, patient: Patient, user: Any) -> Patient:
+    """Give a resident a login so that they can read their own record (system or consortium office)."""
+    if actor is not None:
+        scope = scope_for(actor)
+        scope.require(
+            scope.role == Role.CONSORTIUM_OFFICE, _("Only the consortium office may link a resident login.")
+        )
+    if patient.user_id is not None:
+        raise Conflict(_("This resident already has a login."), field="user")
+    if Patient.objects.filter(user=user).exists():
+        raise Conflict(_("This login already belongs to another resident."), field="user")
+    patient.user = user
+    patient.save(update_fields=["user", "updated_at"])
+    audit(
+        actor=actor,
+        verb="patient.link_user",
+        subject=patient,
+        before={"user_id": None},
+        after={"user_id": user.pk},
+    )
+    return patient
