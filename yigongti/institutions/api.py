@@ -13,12 +13,12 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
 from yigongti.accounts.choices import Role
 from yigongti.core import idnumbers
-from yigongti.core.access import Scope, request_scope
+from yigongti.core.access import Scope, request_scope, scope_for
 from yigongti.core.api import ERRORS, ErrorOut, PageIn, PageOut, paginate
 from yigongti.core.errors import Forbidden, NotFound
 
@@ -221,7 +221,7 @@ class InstitutionIn(_In):
     response={201: InstitutionDetailOut, **WRITE_ERRORS},
     summary="Add an institution to the consortium's tree (consortium office)",
 )
-def institution_create(request: HttpRequest, payload: InstitutionIn) -> tuple[int, InstitutionDetailOut]:
+def institution_create(request: HttpRequest, payload: InstitutionIn) -> Status[InstitutionDetailOut]:
     scope = request_scope(request)
     _require_office(scope)
     parent = _institution(scope, payload.parent, "parent") if payload.parent else None
@@ -238,7 +238,8 @@ def institution_create(request: HttpRequest, payload: InstitutionIn) -> tuple[in
         address=payload.address,
         phone=payload.phone,
     )
-    return 201, _institution_detail(request_scope(request), inst)
+    # The request's scope was computed before the new institution existed.
+    return Status(201, _institution_detail(scope_for(request.user, scope.membership), inst))
 
 
 # --- departments ------------------------------------------------------------------------------
@@ -268,7 +269,7 @@ class DepartmentIn(_In):
     response={201: DepartmentOut, **WRITE_ERRORS},
     summary="Add a department to an institution (consortium office)",
 )
-def department_create(request: HttpRequest, code: str, payload: DepartmentIn) -> tuple[int, DepartmentOut]:
+def department_create(request: HttpRequest, code: str, payload: DepartmentIn) -> Status[DepartmentOut]:
     scope = request_scope(request)
     _require_office(scope)
     inst = _institution(scope, code, "code")
@@ -280,7 +281,7 @@ def department_create(request: HttpRequest, code: str, payload: DepartmentIn) ->
         category=payload.category,
         beds=payload.beds,
     )
-    return 201, _department_out(dept, inst)
+    return Status(201, _department_out(dept, inst))
 
 
 class DepartmentPatch(_In):
@@ -402,7 +403,7 @@ def _department_field(scope: Scope, department_id: int | None) -> Department | N
     response={201: StaffOut, **WRITE_ERRORS},
     summary="Register a staff member; the ID number is checked (consortium office)",
 )
-def staff_create(request: HttpRequest, payload: StaffIn) -> tuple[int, StaffOut]:
+def staff_create(request: HttpRequest, payload: StaffIn) -> Status[StaffOut]:
     scope = request_scope(request)
     _require_office(scope)
     inst = _institution(scope, payload.institution, "institution")
@@ -411,7 +412,7 @@ def staff_create(request: HttpRequest, payload: StaffIn) -> tuple[int, StaffOut]
     if "birth_date" in fields and fields["birth_date"] is None:
         del fields["birth_date"]
     staff = services.staff_create(actor=request.user, institution=inst, **fields)
-    return 201, _staff_out(scope, staff)
+    return Status(201, _staff_out(scope, staff))
 
 
 class StaffPatch(_In):
@@ -514,7 +515,7 @@ class SecondmentIn(_In):
     response={201: SecondmentOut, **WRITE_ERRORS},
     summary="Station a staff member at another member for a period (consortium office)",
 )
-def secondment_create(request: HttpRequest, payload: SecondmentIn) -> tuple[int, SecondmentOut]:
+def secondment_create(request: HttpRequest, payload: SecondmentIn) -> Status[SecondmentOut]:
     scope = request_scope(request)
     _require_office(scope)
     try:
@@ -530,7 +531,7 @@ def secondment_create(request: HttpRequest, payload: SecondmentIn) -> tuple[int,
         end_date=payload.end_date,
         purpose=payload.purpose,
     )
-    return 201, _secondment_out(secondment)
+    return Status(201, _secondment_out(secondment))
 
 
 class SecondmentEndIn(_In):
