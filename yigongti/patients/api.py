@@ -22,7 +22,7 @@ from yigongti.core.api import ERRORS, PageIn, PageOut, paginate
 from yigongti.core.errors import Forbidden, NotFound
 
 from .models import Patient
-from .selectors import patient_get_for, patient_list_for
+from .selectors import my_record_for, patient_get_for, patient_list_for
 
 router = Router(tags=["patients"])
 
@@ -98,15 +98,9 @@ def _require_resident_access(scope: Scope) -> None:
 def patient_me(request: HttpRequest) -> PatientOut:
     scope = request_scope(request)
     scope.require(scope.role == Role.RESIDENT, _("Only a resident has their own record here."))
-    own = patient_list_for(scope=scope).first()
-    if own is None:
+    patient = my_record_for(scope=scope, actor=request.user)
+    if patient is None:
         raise NotFound(_("No resident record is linked to your account."))
-    patient = patient_get_for(
-        scope=scope,
-        health_record_number=own.health_record_number,
-        actor=request.user,
-        membership=scope.membership,
-    )
     return _patient_out(patient)
 
 
