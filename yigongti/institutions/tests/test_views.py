@@ -53,7 +53,7 @@ def test_institution_list_as_office_shows_the_consortium(login_client, county):
         "广东省人民医院",
     ):
         assert name in html
-    assert 'data-testid="search"' in html and 'hx-trigger="keyup changed delay:300ms"' in html
+    assert 'data-testid="search"' in html and 'hx-trigger="input changed delay:300ms, search"' in html
 
 
 def test_institution_search_and_filters(login_client, county):
