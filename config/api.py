@@ -9,17 +9,14 @@ HTML page: a 500 is logged and answered in the same shape.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.security import APIKeyCookie, HttpBearer
 
-from yigongti.accounts.services import token_authenticate
-from yigongti.core.access import active_membership
+from yigongti.core.api import authorized
 from yigongti.core.errors import DomainError
 
 logger = logging.getLogger("yigongti.api")
@@ -27,51 +24,13 @@ logger = logging.getLogger("yigongti.api")
 #: Where ninja puts a parameter; not part of the field name a client sent.
 _LOCATIONS = frozenset({"body", "query", "path", "payload", "form", "filters", "header", "cookie"})
 
-
-class BearerToken(HttpBearer):
-    """API tokens for systems; the user acts in their first active membership."""
-
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
-        user = token_authenticate(token)
-        if user is None:
-            return None
-        request.user = user
-        membership = active_membership(user)
-        user._ygt_membership = membership
-        request.membership = membership  # type: ignore[attr-defined]
-        request._ygt_scope = None  # type: ignore[attr-defined]
-        return user
-
-
-class SessionAuth(APIKeyCookie):
-    """The browser's login session; the CSRF token is checked on unsafe methods.
-
-    Without a logged-in session there is nothing to protect from cross-site requests, so the
-    check is skipped and the caller gets a 401 (not a CSRF 403) for a missing or wrong token.
-    """
-
-    param_name = "sessionid"
-
-    def _get_key(self, request: HttpRequest) -> str | None:
-        user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated:
-            return None
-        return super()._get_key(request)
-
-    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
-        user = getattr(request, "user", None)
-        if key is not None and user is not None and user.is_authenticated:
-            return user
-        return None
-
-
 api = NinjaAPI(
     title="Yigongti API",
     version="1",
     description="医共体平台 JSON API. Errors are `{code, message, field}`; lists take `limit` (≤ 200) "
     "and `offset` and answer `count`.",
     urls_namespace="api",
-    auth=[BearerToken(), SessionAuth(csrf=True)],
+    auth=authorized(),
 )
 
 

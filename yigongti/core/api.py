@@ -1,26 +1,118 @@
-"""Shared pieces of the JSON API (pagination, the error shape) and the kernel's own endpoints:
-the ID-number check that every registration form calls, and the audit trail with its verifier."""
+"""Shared pieces of the JSON API (authentication with role gates, pagination, the error shape)
+and the kernel's own endpoints: the ID-number check that every registration form calls, and the
+audit trail with its verifier."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import Field, Query, Router, Schema
+from ninja.security import APIKeyCookie, HttpBearer
+from ninja.security.base import AuthBase
 
 from yigongti.accounts.choices import Role
+from yigongti.accounts.services import token_authenticate
 
 from . import idnumbers
-from .access import Scope, request_scope
+from .access import active_membership, request_scope
 from .areacodes import name_of, province_of
 from .audit import verify_chain
-from .errors import InvalidInput
+from .errors import Forbidden, InvalidInput
 from .selectors import audit_list_for
 
 router = Router(tags=["core"])
+
+# --- authentication and role gates ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Which active roles may call an operation, checked as part of authentication.
+
+    Checking here, before ninja parses the body, means a role that may not write gets its 403
+    whatever it sent, and learns nothing from validation messages.
+    """
+
+    roles: frozenset[str] = frozenset()  # empty: every role
+    writes: bool = False
+    message: Any = None
+
+    def admit(self, request: HttpRequest, user: Any) -> Any:
+        if user is None or (not self.roles and not self.writes):
+            return user
+        scope = request_scope(request)
+        if self.writes and not scope.can_write:
+            raise Forbidden(gettext_lazy("Your role may only read."))
+        if self.roles:
+            scope.require(scope.role in self.roles, self.message)
+        return user
+
+
+OPEN = Gate()
+
+
+class BearerToken(HttpBearer):
+    """API tokens for systems; the user acts in their first active membership."""
+
+    def __init__(self, gate: Gate = OPEN) -> None:
+        super().__init__()
+        self.gate = gate
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = token_authenticate(token)
+        if user is None:
+            return None
+        request.user = user
+        membership = active_membership(user)
+        user._ygt_membership = membership
+        request.membership = membership  # type: ignore[attr-defined]
+        request._ygt_scope = None  # type: ignore[attr-defined]
+        return self.gate.admit(request, user)
+
+
+class SessionAuth(APIKeyCookie):
+    """The browser's login session; the CSRF token is checked on unsafe methods.
+
+    Without a logged-in session there is nothing to protect from cross-site requests, so the
+    check is skipped and the caller gets a 401 (not a CSRF 403) for a missing or wrong token.
+    """
+
+    param_name = "sessionid"
+
+    def __init__(self, csrf: bool = True, gate: Gate = OPEN) -> None:
+        super().__init__(csrf=csrf)
+        self.gate = gate
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        return super()._get_key(request)
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = getattr(request, "user", None)
+        if key is None or user is None or not user.is_authenticated:
+            return None
+        return self.gate.admit(request, user)
+
+
+def authorized(*roles: str, writes: bool = False, message: Any = None) -> list[AuthBase]:
+    """``auth=`` for an operation: a token or a session, of a user acting in one of ``roles``
+    (any role when none are named); ``writes`` refuses the read-only roles first."""
+    gate = Gate(frozenset(roles), writes, message)
+    return [BearerToken(gate), SessionAuth(csrf=True, gate=gate)]
+
+
+#: Writes that only the consortium office makes.
+OFFICE_WRITES = authorized(
+    Role.CONSORTIUM_OFFICE, writes=True, message=gettext_lazy("Only the consortium office may change this.")
+)
 
 #: No page is longer than this, whatever ``limit`` asks for.
 MAX_LIMIT = 200
@@ -58,11 +150,6 @@ def paginate(qs: QuerySet[Any], page: PageIn) -> tuple[list[Any], dict[str, int]
 
 #: Answers every endpoint may give besides its success; listed in the OpenAPI document.
 ERRORS: dict[int, type[Schema]] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
-
-
-def require_roles(scope: Scope, *roles: str) -> None:
-    """Forbidden unless the caller acts in one of ``roles``."""
-    scope.require(scope.role in roles)
 
 
 # --- ID numbers -------------------------------------------------------------------------------
@@ -144,10 +231,10 @@ class AuditPage(PageOut[AuditEventOut]):
     "/audit",
     response={200: AuditPage, **ERRORS},
     summary="Audit events of the institutions in the caller's scope (office and bureau)",
+    auth=authorized(Role.CONSORTIUM_OFFICE, Role.HEALTH_BUREAU),
 )
 def audit_list(request: HttpRequest, filters: Query[AuditFilter]) -> dict[str, Any]:
     scope = request_scope(request)
-    require_roles(scope, Role.CONSORTIUM_OFFICE, Role.HEALTH_BUREAU)
     rows, meta = paginate(audit_list_for(scope=scope, verb=filters.verb, actor=filters.actor), filters)
     return {**meta, "items": rows}
 
@@ -170,9 +257,9 @@ class ChainReportOut(Schema):
     "/audit/verify",
     response={200: ChainReportOut, **ERRORS},
     summary="Walk the audit hash chain and report the first changed, removed or inserted row",
+    auth=authorized(Role.CONSORTIUM_OFFICE),
 )
 def audit_verify(request: HttpRequest) -> ChainReportOut:
-    require_roles(request_scope(request), Role.CONSORTIUM_OFFICE)
     report = verify_chain()
     problem = report.problem
     return ChainReportOut(

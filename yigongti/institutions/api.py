@@ -12,15 +12,14 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
 from yigongti.accounts.choices import Role
 from yigongti.core import idnumbers
 from yigongti.core.access import Scope, request_scope, scope_for
-from yigongti.core.api import ERRORS, ErrorOut, PageIn, PageOut, paginate
-from yigongti.core.errors import Forbidden, NotFound
+from yigongti.core.api import ERRORS, OFFICE_WRITES, ErrorOut, PageIn, PageOut, paginate
+from yigongti.core.errors import NotFound
 
 from . import services
 from .choices import DepartmentCategory, ExternalLevel, InstitutionKind, Level, Profession, Sex, Title
@@ -46,13 +45,6 @@ class _In(Schema):
     """Request bodies: enums arrive as their plain values, unknown keys are refused."""
 
     model_config = ConfigDict(use_enum_values=True, extra="forbid")
-
-
-def _require_office(scope: Scope) -> None:
-    """Writes here are the consortium office's; the bureau and residents only ever read."""
-    if not scope.can_write:
-        raise Forbidden(_("Your role may only read."))
-    scope.require(scope.role == Role.CONSORTIUM_OFFICE, _("Only the consortium office may change this."))
 
 
 def _institution(scope: Scope, code: str, field: str) -> Institution:
@@ -220,10 +212,10 @@ class InstitutionIn(_In):
     "/institutions",
     response={201: InstitutionDetailOut, **WRITE_ERRORS},
     summary="Add an institution to the consortium's tree (consortium office)",
+    auth=OFFICE_WRITES,
 )
 def institution_create(request: HttpRequest, payload: InstitutionIn) -> Status[InstitutionDetailOut]:
     scope = request_scope(request)
-    _require_office(scope)
     parent = _institution(scope, payload.parent, "parent") if payload.parent else None
     inst = services.institution_create(
         actor=request.user,
@@ -268,10 +260,10 @@ class DepartmentIn(_In):
     "/institutions/{code}/departments",
     response={201: DepartmentOut, **WRITE_ERRORS},
     summary="Add a department to an institution (consortium office)",
+    auth=OFFICE_WRITES,
 )
 def department_create(request: HttpRequest, code: str, payload: DepartmentIn) -> Status[DepartmentOut]:
     scope = request_scope(request)
-    _require_office(scope)
     inst = _institution(scope, code, "code")
     dept = services.department_create(
         actor=request.user,
@@ -292,10 +284,10 @@ class DepartmentPatch(_In):
     "/departments/{department_id}",
     response={200: DepartmentOut, **WRITE_ERRORS},
     summary="Change a department's approved beds (consortium office)",
+    auth=OFFICE_WRITES,
 )
 def department_update(request: HttpRequest, department_id: int, payload: DepartmentPatch) -> DepartmentOut:
     scope = request_scope(request)
-    _require_office(scope)
     dept = department_get_for(scope=scope, department_id=department_id)
     dept = services.department_set_beds(actor=request.user, department=dept, beds=payload.beds)
     return _department_out(dept, dept.institution)
@@ -402,10 +394,10 @@ def _department_field(scope: Scope, department_id: int | None) -> Department | N
     "/staff",
     response={201: StaffOut, **WRITE_ERRORS},
     summary="Register a staff member; the ID number is checked (consortium office)",
+    auth=OFFICE_WRITES,
 )
 def staff_create(request: HttpRequest, payload: StaffIn) -> Status[StaffOut]:
     scope = request_scope(request)
-    _require_office(scope)
     inst = _institution(scope, payload.institution, "institution")
     fields = payload.model_dump(exclude_unset=True, exclude={"institution"})
     fields["department"] = _department_field(scope, payload.department)
@@ -430,10 +422,10 @@ class StaffPatch(_In):
     "/staff/{staff_id}",
     response={200: StaffOut, **WRITE_ERRORS},
     summary="Change a staff member's details; only the fields sent change (consortium office)",
+    auth=OFFICE_WRITES,
 )
 def staff_update(request: HttpRequest, staff_id: int, payload: StaffPatch) -> StaffOut:
     scope = request_scope(request)
-    _require_office(scope)
     staff = staff_get_for(scope=scope, staff_id=staff_id)
     fields = payload.model_dump(exclude_unset=True)
     if "department" in fields:
@@ -514,10 +506,10 @@ class SecondmentIn(_In):
     "/secondments",
     response={201: SecondmentOut, **WRITE_ERRORS},
     summary="Station a staff member at another member for a period (consortium office)",
+    auth=OFFICE_WRITES,
 )
 def secondment_create(request: HttpRequest, payload: SecondmentIn) -> Status[SecondmentOut]:
     scope = request_scope(request)
-    _require_office(scope)
     try:
         staff = staff_get_for(scope=scope, staff_id=payload.staff)
     except NotFound as exc:
@@ -542,10 +534,10 @@ class SecondmentEndIn(_In):
     "/secondments/{secondment_id}/end",
     response={200: SecondmentOut, **WRITE_ERRORS},
     summary="End a secondment before its planned end (consortium office)",
+    auth=OFFICE_WRITES,
 )
 def secondment_end(request: HttpRequest, secondment_id: int, payload: SecondmentEndIn) -> SecondmentOut:
     scope = request_scope(request)
-    _require_office(scope)
     secondment = secondment_get_for(scope=scope, secondment_id=secondment_id)
     secondment = services.secondment_end_early(
         actor=request.user, secondment=secondment, on=payload.on or timezone.localdate()
