@@ -25,6 +25,12 @@ from .people import BirthDates, IdAllocator, NameMaker, PhoneMaker
 
 #: Staff ID numbers come from another block than residents' (see ``IdAllocator``).
 STAFF_ID_BLOCK = (250, 500)
+#: The profession mix (``data.PROFESSION_MIX``) of each county-level kind; the rest use "county".
+MIX_OF_KIND: dict[str, str] = {
+    K.TCM_HOSPITAL: "tcm_hospital",
+    K.EMERGENCY_CENTRE: "emergency_centre",
+    K.HEALTH_BUREAU: "health_bureau",
+}
 
 
 @dataclass
@@ -186,27 +192,11 @@ class StructureBuilder:
                 LoginPost(Role.VILLAGE_DOCTOR, "village_doctor", "village_doctor", None, "none")
             ],
         }
-        for kind, institution in county_level.items():
-            mix = (
-                "tcm_hospital"
-                if kind == K.TCM_HOSPITAL
-                else "emergency_centre"
-                if kind == K.EMERGENCY_CENTRE
-                else "county"
-            )
+        for kind, institution in [*county_level.items(), (K.HEALTH_BUREAU, county.bureau)]:
             depts = self._departments(institution)
-            self._staff_for(
-                institution, depts, data.STAFF_BY_KIND[kind], mix, "county", posts.get(institution.pk, [])
-            )
-        depts = self._departments(county.bureau)
-        self._staff_for(
-            county.bureau,
-            depts,
-            data.STAFF_BY_KIND[K.HEALTH_BUREAU],
-            "health_bureau",
-            "county",
-            posts[county.bureau.pk],
-        )
+            mix = MIX_OF_KIND.get(kind, "county")
+            size = data.STAFF_BY_KIND[kind]
+            self._staff_for(institution, depts, size, mix, "county", posts.get(institution.pk, []))
         low, high = data.TOWNSHIP_STAFF_RANGE
         top_weight = max(t.weight for t in data.TOWNSHIPS)
         for town, centre in zip(data.TOWNSHIPS, county.townships, strict=True):
