@@ -81,6 +81,13 @@ def test_institution_list_htmx_returns_only_the_partial(login_client, county):
     assert "阳城镇西岭村卫生站" in html and "阳城镇东山村卫生站" not in html
 
 
+def test_htmx_history_restore_gets_the_whole_page(login_client, county):
+    response = login_client(Role.CONSORTIUM_OFFICE).get(
+        "/institutions/", {"q": "西岭"}, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true"
+    )
+    assert "<html" in response.content.decode()
+
+
 def test_institution_list_paginates_25_per_page(login_client, county):
     for n in range(3, 33):
         inst.institution_create(
