@@ -54,7 +54,25 @@ def page(chromium: Any) -> Iterator[Any]:
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    # Chromium logs every 4xx answer as a console error, including pages that are meant to be a
+    # 401 or 422 (a failed login, a refused form). Failed loads are checked by the response
+    # listener instead: a sub-resource (CSS, JS, image) that fails is a broken page.
+    pg.on(
+        "console",
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and not msg.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    pg.on(
+        "response",
+        lambda r: (
+            errors.append(f"{r.status} {r.url}")
+            if r.status >= 400 and r.request.resource_type != "document"
+            else None
+        ),
+    )
     yield pg
     context.close()
     assert not errors, f"JavaScript errors or CSP violations in the page: {errors}"
