@@ -364,3 +364,12 @@ def test_error_schema_is_documented(client, db):
         ref = op["responses"][status]["content"]["application/json"]["schema"]["$ref"]
         assert ref.endswith("/ErrorOut")
     assert set(spec["components"]["schemas"]["ErrorOut"]["properties"]) == {"code", "message", "field"}
+
+
+def test_interactive_docs_load_nothing_from_outside(client, db):
+    response = client.get("/api/docs")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "/static/ninja/swagger-ui-bundle.js" in html
+    assert "http://" not in html and "https://" not in html
+    assert client.get("/static/ninja/swagger-ui-bundle.js").status_code == 200
