@@ -101,6 +101,11 @@ def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     )
 
 
+def unknown_endpoint(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Anything under /api/ that no router claims: a JSON 404, not the HTML page."""
+    return _error(request, 404, "not_found", _("There is no API endpoint at this address."))
+
+
 def _mount() -> None:
     from yigongti.accounts.api import router as accounts_router
     from yigongti.core.api import router as core_router

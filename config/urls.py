@@ -5,7 +5,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic.base import RedirectView
 
-from .api import api
+from .api import api, unknown_endpoint
 
 urlpatterns = [
     path("", include("yigongti.core.urls")),
@@ -16,6 +16,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("api/<path:rest>", unknown_endpoint),
 ]
 
 handler400 = "yigongti.core.views.bad_request"

@@ -17,8 +17,8 @@ from yigongti.core.testing import PASSWORD
 pytestmark = pytest.mark.django_db
 
 
-def _login(client: Client, username: str, password: str = PASSWORD, **extra: str):
-    return client.post("/accounts/login/", {"username": username, "password": password}, **extra)
+def _login(client: Client, username: str, password: str = PASSWORD):
+    return client.post("/accounts/login/", {"username": username, "password": password})
 
 
 def test_login_redirects_home_and_audits(client, county):

@@ -18,3 +18,9 @@ def test_office_home(login_client):
     r = c.get("/api/institutions/441823101000")
     assert r.status_code == 200, r.content
     assert c.get("/api/institutions/999999999999").json()["code"] == "not_found"
+
+
+def test_unknown_api_path_is_a_json_404(client, db):
+    response = client.get("/api/no/such/thing")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
