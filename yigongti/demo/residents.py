@@ -1,8 +1,9 @@
 """Residents in households, streamed in chunks so that a million of them take flat memory.
 
 Rows are produced by a plain generator (``resident_chunks``) and written chunk by chunk through
-``patients.services.residents_bulk_insert`` (COPY on PostgreSQL, ``bulk_create`` elsewhere). Only
-the current chunk, one counter per village and one per birth date are ever held in memory.
+``patients.services.residents_bulk_insert`` (COPY on PostgreSQL, households by ``bulk_create``
+and residents by one ``executemany`` elsewhere). Only the current chunk, one counter per village
+and one per birth date are ever held in memory.
 Bulk-inserted residents are not audited one by one: the run writes one summary audit row.
 """
 

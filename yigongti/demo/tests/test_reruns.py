@@ -6,7 +6,7 @@ import datetime as dt
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import transaction
 
 from yigongti.demo.residents import VillageRef, resident_chunks
@@ -55,3 +55,14 @@ def test_demo_logins_on_an_empty_database_says_how_to_generate():
     out = StringIO()
     call_command("demo_logins", stdout=out)
     assert "generate_county" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_bad_options_are_refused_before_anything_is_written():
+    with pytest.raises(CommandError):
+        call_command("generate_county", "--residents=10", "--as-of=2999-01-01")
+    with pytest.raises(CommandError):
+        call_command("generate_county", "--residents=-1")
+    with pytest.raises(CommandError):
+        call_command("generate_county", "--as-of=yesterday")
+    assert not Institution.objects.exists()

@@ -66,6 +66,8 @@ class Command(BaseCommand):
         if total < 0 or options["chunk_size"] < 1:
             raise CommandError("--residents must be >= 0 and --chunk-size >= 1.")
         as_of = options["as_of"] or timezone.localdate()
+        if as_of > timezone.localdate():
+            raise CommandError("--as-of cannot be in the future: nobody can be born after today.")
         verbose = options["verbosity"] >= 1
         started = time.perf_counter()
         step = max(100_000, options["chunk_size"])
