@@ -19,6 +19,7 @@ from yigongti.core.idnumbers import CHECK_MAP, WEIGHTS
 
 from . import data
 
+# Relations to the head as the household register (户口簿, 与户主关系) writes them.
 HEAD = "户主"
 SPOUSE = "配偶"
 SON = "子"
@@ -30,8 +31,9 @@ MOTHER = "母亲"
 
 MAX_HOUSEHOLD = 6
 
-# Heads of household by age band (20–24 ... 95–99); tuned so that whole households reproduce
-# ``data.PYRAMID`` (see tests/test_people.py). Young heads are few: young couples live with the
+# Heads of household by age band (20–24 ... 95–99); fitted by simulation so that whole households
+# (heads with their spouses, children, parents and grandchildren) reproduce ``data.PYRAMID``
+# within about one point per band (see tests/test_people.py). Young heads are few: young couples live with the
 # husband's parents or work away.
 _HEAD_BANDS = (20, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90, 95)
 _HEAD_WEIGHTS = (0.7, 3.5, 7.8, 9.4, 10.6, 13.6, 15.1, 13.0, 9.5, 7.2, 5.1, 1.8, 1.1, 0.2, 1.0, 0.4)
