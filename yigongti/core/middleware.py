@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.middleware.locale import LocaleMiddleware
+from django.utils import translation
 
 from .context import RequestInfo, reset_current_request, set_current_request
 
@@ -56,3 +58,18 @@ class SecurityHeadersMiddleware:
             )
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
         return response
+
+
+class ChineseFirstLocaleMiddleware(LocaleMiddleware):
+    """Pages are in Chinese unless the user chose another language with the switch (a cookie).
+
+    A county PC's browser may well be an English build; its Accept-Language should not turn the
+    product into English. The API still honours Accept-Language, because systems ask for it.
+    """
+
+    def process_request(self, request: HttpRequest) -> None:
+        if request.path.startswith("/api/") or settings.LANGUAGE_COOKIE_NAME in request.COOKIES:
+            super().process_request(request)
+            return
+        translation.activate(settings.LANGUAGE_CODE)
+        request.LANGUAGE_CODE = translation.get_language()

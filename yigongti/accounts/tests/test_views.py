@@ -141,3 +141,18 @@ def test_security_headers(client, db):
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["X-Request-ID"]
+
+
+def test_pages_are_chinese_even_for_an_english_browser_until_english_is_chosen(client, db):
+    page = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert '<html lang="zh-hans">' in page.content.decode()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
+    page = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="zh-CN")
+    assert '<html lang="en">' in page.content.decode()
+
+
+def test_the_api_follows_accept_language(client, db):
+    en = client.get("/api/me", HTTP_ACCEPT_LANGUAGE="en").json()["message"]
+    zh = client.get("/api/me", HTTP_ACCEPT_LANGUAGE="zh-hans").json()["message"]
+    assert en != zh
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in zh)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given
 from django.utils import translation
+from hypothesis import given
 from hypothesis import strategies as st
 
 from yigongti.core import idnumbers
