@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -15,6 +16,8 @@ from django.utils.translation import gettext_lazy
 from ninja import Field, Query, Router, Schema
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.security.base import AuthBase
+from pydantic import AfterValidator, field_validator
+from pydantic_core import PydanticCustomError
 
 from yigongti.accounts.choices import Role
 from yigongti.accounts.services import token_authenticate
@@ -117,6 +120,8 @@ OFFICE_WRITES = authorized(
 #: No page is longer than this, whatever ``limit`` asks for.
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
+#: Deeper than any list goes; keeps OFFSET inside the databases' 64-bit integers (a larger one was a 500).
+MAX_OFFSET = 1_000_000_000
 
 T = TypeVar("T")
 
@@ -129,9 +134,29 @@ class ErrorOut(Schema):
     field: str | None
 
 
-class PageIn(Schema):
+def _no_null_characters(value: Any) -> Any:
+    """PostgreSQL text cannot hold NUL (a 500 from the driver); refused as 422, like Django's forms."""
+    if isinstance(value, str) and "\x00" in value:
+        raise PydanticCustomError("null_characters", str(ProhibitNullCharactersValidator.message))
+    return value
+
+
+#: A string path parameter (a code or a number): no NUL characters.
+Text = Annotated[str, AfterValidator(_no_null_characters)]
+
+
+class InSchema(Schema):
+    """Base of every query and body schema: no string field carries a NUL character."""
+
+    @field_validator("*")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        return _no_null_characters(value)
+
+
+class PageIn(InSchema):
     limit: int = Field(DEFAULT_LIMIT, ge=1, description="Rows per page; values above 200 are capped.")
-    offset: int = Field(0, ge=0, description="Rows to skip.")
+    offset: int = Field(0, ge=0, le=MAX_OFFSET, description="Rows to skip.")
 
 
 class PageOut(Schema, Generic[T]):
@@ -150,12 +175,14 @@ def paginate(qs: QuerySet[Any], page: PageIn) -> tuple[list[Any], dict[str, int]
 
 #: Answers every endpoint may give besides its success; listed in the OpenAPI document.
 ERRORS: dict[int, type[Schema]] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+#: ... and of an endpoint that reads a JSON body, whose body may not be JSON at all (400).
+BODY_ERRORS: dict[int, type[Schema]] = {**ERRORS, 400: ErrorOut}
 
 
 # --- ID numbers -------------------------------------------------------------------------------
 
 
-class IdCheckIn(Schema):
+class IdCheckIn(InSchema):
     id_number: str = Field(..., max_length=40)
 
 
@@ -171,7 +198,7 @@ class IdCheckOut(Schema):
 
 @router.post(
     "/id-numbers/check",
-    response={200: IdCheckOut, **ERRORS},
+    response={200: IdCheckOut, **BODY_ERRORS},
     summary="Check a resident ID number (GB 11643); 15-digit numbers are converted",
 )
 def id_number_check(request: HttpRequest, payload: IdCheckIn) -> IdCheckOut:

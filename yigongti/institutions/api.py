@@ -18,7 +18,17 @@ from pydantic import ConfigDict
 from yigongti.accounts.choices import Role
 from yigongti.core import idnumbers
 from yigongti.core.access import Scope, request_scope, scope_for
-from yigongti.core.api import ERRORS, OFFICE_WRITES, ErrorOut, PageIn, PageOut, paginate
+from yigongti.core.api import (
+    BODY_ERRORS,
+    ERRORS,
+    OFFICE_WRITES,
+    ErrorOut,
+    InSchema,
+    PageIn,
+    PageOut,
+    Text,
+    paginate,
+)
 from yigongti.core.errors import NotFound
 
 from . import services
@@ -38,10 +48,10 @@ from .selectors import (
 
 router = Router(tags=["institutions"])
 
-WRITE_ERRORS: dict[int, type[Schema]] = {**ERRORS, 409: ErrorOut}
+WRITE_ERRORS: dict[int, type[Schema]] = {**BODY_ERRORS, 409: ErrorOut}
 
 
-class _In(Schema):
+class _In(InSchema):
     """Request bodies: enums arrive as their plain values, unknown keys are refused."""
 
     model_config = ConfigDict(use_enum_values=True, extra="forbid")
@@ -191,7 +201,7 @@ def institution_list(request: HttpRequest, filters: Query[InstitutionFilter]) ->
     response={200: InstitutionDetailOut, **ERRORS},
     summary="One institution by its 12-digit code, with consortium, children and departments",
 )
-def institution_detail(request: HttpRequest, code: str) -> InstitutionDetailOut:
+def institution_detail(request: HttpRequest, code: Text) -> InstitutionDetailOut:
     scope = request_scope(request)
     return _institution_detail(scope, _institution(scope, code, "code"))
 
@@ -242,7 +252,7 @@ def institution_create(request: HttpRequest, payload: InstitutionIn) -> Status[I
     response={200: DepartmentPage, **ERRORS},
     summary="Departments of one institution with their beds and staff",
 )
-def department_list(request: HttpRequest, code: str, page: Query[PageIn]) -> dict[str, Any]:
+def department_list(request: HttpRequest, code: Text, page: Query[PageIn]) -> dict[str, Any]:
     scope = request_scope(request)
     inst = _institution(scope, code, "code")
     rows, meta = paginate(department_list_for(scope=scope, institution=inst), page)
@@ -262,7 +272,7 @@ class DepartmentIn(_In):
     summary="Add a department to an institution (consortium office)",
     auth=OFFICE_WRITES,
 )
-def department_create(request: HttpRequest, code: str, payload: DepartmentIn) -> Status[DepartmentOut]:
+def department_create(request: HttpRequest, code: Text, payload: DepartmentIn) -> Status[DepartmentOut]:
     scope = request_scope(request)
     inst = _institution(scope, code, "code")
     dept = services.department_create(

@@ -18,7 +18,7 @@ from ninja import Field, Query, Router, Schema
 from yigongti.accounts.choices import Role
 from yigongti.core import idnumbers
 from yigongti.core.access import Scope, request_scope
-from yigongti.core.api import ERRORS, PageIn, PageOut, paginate
+from yigongti.core.api import ERRORS, PageIn, PageOut, Text, paginate
 from yigongti.core.errors import Forbidden, NotFound
 
 from .models import Patient
@@ -134,7 +134,7 @@ def patient_list(request: HttpRequest, filters: Query[PatientFilter]) -> dict[st
     response={200: PatientOut, **ERRORS},
     summary="One resident's record by health-record number (audited read)",
 )
-def patient_detail(request: HttpRequest, health_record_number: str) -> PatientOut:
+def patient_detail(request: HttpRequest, health_record_number: Text) -> PatientOut:
     scope = request_scope(request)
     _require_resident_access(scope)
     patient = patient_get_for(
