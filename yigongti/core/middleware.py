@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 
@@ -73,3 +73,27 @@ class ChineseFirstLocaleMiddleware(LocaleMiddleware):
             return
         translation.activate(settings.LANGUAGE_CODE)
         request.LANGUAGE_CODE = translation.get_language()
+
+
+class NullCharacterMiddleware:
+    """Refuse a NUL character in the path or the query string with a 400.
+
+    PostgreSQL cannot store or compare text containing NUL, so such a value reaching a query is a
+    500. Forms already refuse it field by field; this covers URLs and query parameters for every
+    view at once.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        query_values = (v for values in request.GET.lists() for v in [values[0], *values[1]])
+        if "\x00" in request.path or any("\x00" in v for v in query_values):
+            message = translation.gettext("Null characters are not allowed.")
+            if request.path.startswith("/api/"):
+                return JsonResponse({"code": "invalid", "message": message, "field": None}, status=400)
+            from django.shortcuts import render
+
+            context = {"status": 400, "title": translation.gettext("Bad request"), "message": message}
+            return render(request, "error.html", context, status=400)
+        return self.get_response(request)
