@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Role(models.TextChoices):
@@ -9,7 +10,7 @@ class Role(models.TextChoices):
     HEALTH_BUREAU = "health_bureau", _("County health bureau")
     COUNTY_DOCTOR = "county_doctor", _("County doctor")
     TOWNSHIP_DOCTOR = "township_doctor", _("Township doctor")
-    VILLAGE_DOCTOR = "village_doctor", _("Village doctor")
+    VILLAGE_DOCTOR = "village_doctor", pgettext_lazy("role", "Village doctor")
     NURSE = "nurse", _("Nurse")
     PHARMACIST = "pharmacist", _("Pharmacist")
     DISPATCHER = "dispatcher", _("Dispatcher")

@@ -20,6 +20,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import validate_ipv46_address
 from django.db import connection, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .context import current_request
 from .models import AuditEvent
@@ -148,6 +149,16 @@ class ChainProblem:
     seq: int
     kind: str  # "changed", "removed", "inserted"
     detail: str
+
+    @property
+    def kind_label(self) -> str:
+        """The kind in the reader's language (``kind`` stays English for scripts)."""
+        labels = {
+            "changed": _("a row was changed"),
+            "removed": _("rows were removed"),
+            "inserted": _("a row was inserted"),
+        }
+        return str(labels.get(self.kind, self.kind))
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,13 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Level(models.TextChoices):
-    COUNTY = "county", _("County")
-    TOWNSHIP = "township", _("Township")
-    VILLAGE = "village", _("Village")
+    COUNTY = "county", pgettext_lazy("level", "County")
+    TOWNSHIP = "township", pgettext_lazy("level", "Township")
+    VILLAGE = "village", pgettext_lazy("level", "Village")
     EXTERNAL = "external", _("Outside the consortium")
 
 

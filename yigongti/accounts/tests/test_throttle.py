@@ -39,7 +39,8 @@ def clock(monkeypatch):
 
 
 def _attempt(password: str, ip: str = ATTACKER, username: str = USER):
-    client = Client(REMOTE_ADDR=ip, HTTP_ACCEPT_LANGUAGE="en")
+    client = Client(REMOTE_ADDR=ip)
+    client.cookies["django_language"] = "en"  # pages follow the language switch, not Accept-Language
     with translation.override("en"):
         response = client.post("/accounts/login/", {"username": username, "password": password})
     return client, response
