@@ -18,9 +18,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from yigongti.accounts.choices import Role
-from yigongti.core import idnumbers
+from yigongti.core.testing import add_resident_record
 from yigongti.institutions import services as inst
-from yigongti.patients.models import Household, Patient
 
 pytestmark = pytest.mark.django_db
 
@@ -40,17 +39,7 @@ def _routes(resolver: URLResolver, prefix: str = "") -> Iterator[str]:
 
 
 def _values(county: Any) -> dict[str, str]:
-    household = Household.objects.create(code="4418231010010001", village=county.village)
-    patient = Patient.objects.create(
-        health_record_number="44182310100100001",
-        id_number=idnumbers.build("441823", dt.date(1950, 6, 1), 21),
-        name="陈桂芳",
-        sex="F",
-        birth_date=dt.date(1950, 6, 1),
-        household=household,
-        village=county.village,
-        user=county.users[Role.RESIDENT],
-    )
+    patient = add_resident_record(county)
     staff = county.staff["county_doctor"]
     secondment = inst.secondment_create(
         actor=None,

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from yigongti.accounts.choices import Role
-from yigongti.core.testing import PASSWORD, build_small_county
+from yigongti.core.testing import PASSWORD, add_resident_record, build_small_county
 
 from .conftest import screenshot
 
@@ -34,29 +34,10 @@ def _log_in(page: Any, base: str, username: str, password: str) -> None:
     page.click("[data-testid=login-submit]")
 
 
-def _resident_with_record(county: Any) -> None:
-    import datetime as dt
-
-    from yigongti.core import idnumbers
-    from yigongti.patients.models import Household, Patient
-
-    household = Household.objects.create(code="4418231010010001", village=county.village, address="东山村3号")
-    Patient.objects.create(
-        health_record_number="44182310100100001",
-        id_number=idnumbers.build("441823", dt.date(1950, 6, 1), 21),
-        name="陈桂芳",
-        sex="F",
-        birth_date=dt.date(1950, 6, 1),
-        household=household,
-        village=county.village,
-        user=county.users[Role.RESIDENT],
-    )
-
-
 @pytest.mark.parametrize("role", list(Role))
 def test_each_role_logs_in_sees_home_in_chinese_switches_to_english_and_logs_out(live_server, page, role):
     county = build_small_county()
-    _resident_with_record(county)
+    add_resident_record(county)
     base = live_server.url
     _log_in(page, base, f"t_{role}", PASSWORD)
     page.wait_for_url(f"{base}/")
