@@ -1,4 +1,4 @@
-"""Request id, client address and security headers for every response."""
+"""Request id, client address, security headers, the page language and NUL refusal."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import uuid
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.middleware.locale import LocaleMiddleware
+from django.shortcuts import render
 from django.utils import translation
 
 from .context import RequestInfo, reset_current_request, set_current_request
@@ -76,24 +77,25 @@ class ChineseFirstLocaleMiddleware(LocaleMiddleware):
 
 
 class NullCharacterMiddleware:
-    """Refuse a NUL character in the path or the query string with a 400.
+    """Refuse a NUL character in a page's path or query string with a 400.
 
     PostgreSQL cannot store or compare text containing NUL, so such a value reaching a query is a
-    500. Forms already refuse it field by field; this covers URLs and query parameters for every
-    view at once.
+    500. Forms already refuse it field by field; this covers URLs and query parameters of every
+    page at once. The API refuses it in its input schemas (a 422 naming the field).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        query_values = (v for values in request.GET.lists() for v in [values[0], *values[1]])
+        if request.path.startswith("/api/"):
+            return self.get_response(request)
+        query_values = (v for _key, values in request.GET.lists() for v in values)
         if "\x00" in request.path or any("\x00" in v for v in query_values):
-            message = translation.gettext("Null characters are not allowed.")
-            if request.path.startswith("/api/"):
-                return JsonResponse({"code": "invalid", "message": message, "field": None}, status=400)
-            from django.shortcuts import render
-
-            context = {"status": 400, "title": translation.gettext("Bad request"), "message": message}
+            context = {
+                "status": 400,
+                "title": translation.gettext("Bad request"),
+                "message": translation.gettext("Null characters are not allowed."),
+            }
             return render(request, "error.html", context, status=400)
         return self.get_response(request)
