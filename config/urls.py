@@ -1,15 +1,15 @@
 """Top-level URLs: pages, the admin, the language switch and the JSON API."""
 
 from django.contrib import admin
-from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic.base import RedirectView
+
+from yigongti.core import views as core_views
 
 from .api import api, unknown_endpoint
 
 urlpatterns = [
     path("", include("yigongti.core.urls")),
-    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
+    path("favicon.ico", core_views.favicon),
     path("accounts/", include("yigongti.accounts.urls")),
     path("institutions/", include("yigongti.institutions.urls")),
     path("patients/", include("yigongti.patients.urls")),

@@ -11,8 +11,9 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -202,3 +203,9 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
             "Reload the page and submit again; nothing was saved."
         ),
     )
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico; send them to the static icon (resolved per request, because
+    with hashed static names the URL is only known after collectstatic)."""
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))
