@@ -73,9 +73,8 @@ def _matches(query: Query, raw: str) -> Q:
         return _keyed([NameKeyKind.PINYIN, NameKeyKind.INITIALS], value)
     if query.kind == "characters":
         simplified_keys = PatientNameKey.objects.filter(kind=NameKeyKind.SIMPLIFIED, key__contains=value)
-        return (
-            Q(name__contains=value) | Q(name__icontains=raw) | Q(pk__in=simplified_keys.values("patient_id"))
-        )
+        condition = Q(name__contains=value) | Q(pk__in=simplified_keys.values("patient_id"))
+        return condition | Q(name__icontains=raw) if raw != value else condition
     return Q(name__icontains=raw)
 
 
