@@ -84,3 +84,47 @@ class Patient(TimeStampedModel):
         if (day.month, day.day) < (self.birth_date.month, self.birth_date.day):
             years -= 1
         return years
+
+
+class NameKeyKind(models.TextChoices):
+    PINYIN = "pinyin", _("pinyin")
+    INITIALS = "initials", _("pinyin initials")
+    SIMPLIFIED = "simplified", _("simplified name")
+
+
+class PatientNameKey(models.Model):
+    """A search key of a resident's name (see ``patients.names``), derived from ``Patient.name``.
+
+    Written only by ``services.patient_name_keys_write`` (create, rename, bulk load) and searched by
+    prefix through the (kind, key) index. On PostgreSQL the index uses ``varchar_pattern_ops`` so
+    that ``LIKE 'zw%'`` is an index range scan whatever the database collation; SQLite ignores
+    the operator class and the selector adds an equivalent range condition instead.
+    Keys are derived data: they go with the resident (CASCADE).
+    """
+
+    patient = models.ForeignKey(
+        Patient,
+        on_delete=models.CASCADE,
+        related_name="name_keys",
+        db_index=False,  # the unique constraint below starts with patient
+        verbose_name=_("resident"),
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=NameKeyKind.choices)
+    key = models.CharField(_("key"), max_length=255)
+
+    class Meta:
+        verbose_name = _("name search key")
+        verbose_name_plural = _("name search keys")
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "kind", "key"], name="patients_namekey_unique"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["kind", "key"],
+                name="patients_namekey_kind_key",
+                opclasses=["varchar_pattern_ops", "varchar_pattern_ops"],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.key}"

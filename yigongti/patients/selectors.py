@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -19,7 +19,8 @@ from yigongti.core.access import Scope, filter_residents
 from yigongti.core.audit import audit
 from yigongti.core.errors import NotFound
 
-from .models import Household, Patient
+from .models import Household, NameKeyKind, Patient, PatientNameKey
+from .names import Query, normalise_query
 
 #: Residents from this age on receive the annual elderly health service.
 ELDERLY_AGE = 65
@@ -28,19 +29,53 @@ ELDERLY_AGE = 65
 def patient_list_for(*, scope: Scope, q: str = "") -> QuerySet[Patient]:
     """Residents the scope may read: a village's own, a township's villages', or oneself.
 
-    ``q`` matches the start of the health-record number, the ID number or the phone, or any
-    part of the name.
+    ``q`` (see ``names.normalise_query``) finds by characters anywhere in the name (a traditional
+    query also in its simplified form), by the start of the full pinyin (``zhangw``) or of the
+    initials (``zw``) of any reading of the name, or by the start of the health-record number,
+    the ID number (x or X) or the phone. Pinyin and initials are looked up by prefix in the
+    indexed ``PatientNameKey`` table, never by scanning residents; it stays one query.
     """
     qs = filter_residents(Patient.objects.all(), scope)
-    q = (q or "").strip()
-    if q:
-        qs = qs.filter(
-            Q(name__icontains=q)
-            | Q(health_record_number__startswith=q)
-            | Q(id_number__startswith=q.upper())
-            | Q(phone__startswith=q)
-        )
+    query = normalise_query(q)
+    if query.kind != "empty":
+        qs = qs.filter(_matches(query, (q or "").strip()))
     return qs.select_related("village", "household").order_by("health_record_number")
+
+
+def _prefix(field: str, value: str) -> Q:
+    """``field`` starts with ``value``, in a form the database can answer from a b-tree index.
+
+    PostgreSQL uses the ``varchar_pattern_ops`` index for ``LIKE 'v%'``; SQLite's LIKE ignores
+    case and so no index, but its binary order puts every ``v...`` key (ASCII) in [v, v + DEL).
+    """
+    condition = Q(**{f"{field}__startswith": value})
+    if connection.vendor == "sqlite":
+        condition &= Q(**{f"{field}__gte": value, f"{field}__lt": value + "\x7f"})
+    return condition
+
+
+def _keyed(kinds: list[str], value: str) -> Q:
+    keys = PatientNameKey.objects.filter(_prefix("key", value), kind__in=kinds)
+    return Q(pk__in=keys.values("patient_id"))
+
+
+def _matches(query: Query, raw: str) -> Q:
+    value = query.value
+    if query.kind == "digits":
+        return (
+            Q(health_record_number__startswith=value)
+            | Q(id_number__startswith=value)
+            | Q(phone__startswith=value)
+        )
+    if query.kind == "initials":
+        return _keyed([NameKeyKind.INITIALS], value)
+    if query.kind == "pinyin":
+        return _keyed([NameKeyKind.PINYIN, NameKeyKind.INITIALS], value)
+    if query.kind == "characters":
+        simplified_keys = PatientNameKey.objects.filter(kind=NameKeyKind.SIMPLIFIED, key__contains=value)
+        condition = Q(name__contains=value) | Q(pk__in=simplified_keys.values("patient_id"))
+        return condition | Q(name__icontains=raw) if raw != value else condition
+    return Q(name__icontains=raw)
 
 
 @transaction.atomic

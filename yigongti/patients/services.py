@@ -10,7 +10,7 @@ as usual.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from django.db import IntegrityError, connection, transaction
@@ -23,7 +23,11 @@ from yigongti.core.audit import audit
 from yigongti.core.errors import Conflict, InvalidInput
 from yigongti.core.idnumbers import check_character
 
-from .models import Household, Patient
+from .models import Household, Patient, PatientNameKey
+from .names import name_keys
+
+#: Rows per batch when reading back generated keys or writing key rows.
+KEY_BATCH = 900
 
 BULK_METHODS = ("auto", "bulk_create", "executemany", "copy")
 
@@ -93,7 +97,7 @@ def _insert_households(households: Sequence[HouseholdRow]) -> list[int]:
 
 def _insert_bulk_create(households: Sequence[HouseholdRow], residents: Sequence[ResidentRow]) -> None:
     ids = _insert_households(households)
-    Patient.objects.bulk_create(
+    patients = Patient.objects.bulk_create(
         [
             Patient(
                 health_record_number=r.health_record_number,
@@ -111,6 +115,7 @@ def _insert_bulk_create(households: Sequence[HouseholdRow], residents: Sequence[
         ],
         batch_size=2000,
     )
+    _insert_name_keys((p.pk, p.name) for p in patients)
 
 
 def _insert_executemany(households: Sequence[HouseholdRow], residents: Sequence[ResidentRow]) -> None:
@@ -143,6 +148,28 @@ def _insert_executemany(households: Sequence[HouseholdRow], residents: Sequence[
                 for r in residents
             ],
         )
+        _insert_name_keys(_read_back_ids(cursor, residents))
+
+
+def _read_back_ids(cursor: Any, residents: Sequence[ResidentRow]) -> Iterable[tuple[int, str]]:
+    """(id, name) of just-inserted residents, found by their unique health-record numbers."""
+    table = Patient._meta.db_table
+    for start in range(0, len(residents), KEY_BATCH):
+        batch = residents[start : start + KEY_BATCH]
+        marks = ", ".join(["%s"] * len(batch))
+        cursor.execute(
+            f"SELECT id, name FROM {table} WHERE health_record_number IN ({marks})",  # noqa: S608 - constant names
+            [r.health_record_number for r in batch],
+        )
+        yield from cursor.fetchall()
+
+
+def _insert_name_keys(patients: Iterable[tuple[int, str]]) -> None:
+    """Key rows for new residents through one ``executemany`` (see ``names.name_keys``)."""
+    sql = f"INSERT INTO {PatientNameKey._meta.db_table} (patient_id, kind, key) VALUES (%s, %s, %s)"  # noqa: S608
+    rows = [(pk, kind, key) for pk, name in patients for kind, key in name_keys(name)]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def _insert_copy(households: Sequence[HouseholdRow], residents: Sequence[ResidentRow]) -> None:
@@ -164,10 +191,16 @@ def _insert_copy(households: Sequence[HouseholdRow], residents: Sequence[Residen
             with cursor.copy(sql) as copy:
                 for pk, h in zip(ids, households, strict=True):
                     copy.write_row((pk, h.code, h.village_id, h.address, now, now))
-        with cursor.copy(f"COPY {pt_table} ({columns}) FROM STDIN") as copy:
-            for r in residents:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [pt_table, len(residents)],
+        )
+        patient_ids = [row[0] for row in cursor.fetchall()]
+        with cursor.copy(f"COPY {pt_table} (id, {columns}) FROM STDIN") as copy:
+            for pk, r in zip(patient_ids, residents, strict=True):
                 copy.write_row(
                     (
+                        pk,
                         r.health_record_number,
                         r.id_number,
                         r.name,
@@ -182,6 +215,11 @@ def _insert_copy(households: Sequence[HouseholdRow], residents: Sequence[Residen
                         now,
                     )
                 )
+        key_table = PatientNameKey._meta.db_table
+        with cursor.copy(f"COPY {key_table} (patient_id, kind, key) FROM STDIN") as copy:
+            for pk, r in zip(patient_ids, residents, strict=True):
+                for kind, key in name_keys(r.name):
+                    copy.write_row((pk, kind, key))
 
 
 @transaction.atomic
@@ -196,7 +234,7 @@ def residents_bulk_insert(
     ``method`` "auto" uses COPY on PostgreSQL and ``executemany`` elsewhere; ``bulk_create``
     writes the same rows through model instances (slower, kept as the plain-ORM path). No audit
     rows are written here: the caller writes one summary row for the whole load (see the module
-    docstring).
+    docstring). The residents' name search keys are written in the same transaction.
     Duplicate codes, health-record or ID numbers raise Conflict and roll the chunk back.
     """
     if method not in BULK_METHODS:
@@ -240,4 +278,102 @@ def patient_link_user(*, actor: Any, patient: Patient, user: Any) -> Patient:
         before={"user_id": None},
         after={"user_id": user.pk},
     )
+    return patient
+
+
+def _require_resident_write(actor: Any, village_id: int) -> None:
+    """The system (``actor`` None) or staff who may write and look after the village."""
+    if actor is None:
+        return
+    scope = scope_for(actor)
+    scope.require_write()
+    scope.require(
+        village_id in scope.resident_village_ids, _("You may only register residents of your own villages.")
+    )
+
+
+def _clean_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput(_("Enter the resident's name."), field="name")
+    if len(name) > Patient._meta.get_field("name").max_length:  # type: ignore[operator]
+        raise InvalidInput(_("The name is too long."), field="name")
+    return name
+
+
+def patient_name_keys_write(*, patient: Patient) -> int:
+    """Replace ``patient``'s name search keys with those of its current name; returns the count.
+
+    Called by every service that creates or renames a resident, inside its transaction (the keys
+    are derived data and are not audited themselves; the create or rename is).
+    """
+    PatientNameKey.objects.filter(patient=patient).delete()
+    keys = [PatientNameKey(patient=patient, kind=kind, key=key) for kind, key in name_keys(patient.name)]
+    PatientNameKey.objects.bulk_create(keys)
+    return len(keys)
+
+
+@transaction.atomic
+def patient_create(
+    *,
+    actor: Any,
+    village: Any,
+    health_record_number: str,
+    name: str,
+    sex: str,
+    birth_date: dt.date,
+    id_number: str | None = None,
+    phone: str = "",
+    household: Household | None = None,
+    relation_to_head: str = "",
+    address: str = "",
+    user: Any = None,
+) -> Patient:
+    """Register one resident with their name search keys, audited as ``patient.create``."""
+    _require_resident_write(actor, village.pk)
+    row = ResidentRow(
+        None, health_record_number, id_number, _clean_name(name), sex, birth_date, phone, "", village.pk, ""
+    )
+    _validate_rows([], [row])
+    if household is not None and household.village_id != village.pk:
+        raise InvalidInput(_("The household belongs to another village clinic."), field="household")
+    try:
+        with transaction.atomic():
+            patient = Patient.objects.create(
+                health_record_number=health_record_number,
+                id_number=id_number,
+                name=row.name,
+                sex=sex,
+                birth_date=birth_date,
+                phone=phone,
+                household=household,
+                relation_to_head=relation_to_head,
+                village=village,
+                address=address,
+                user=user,
+            )
+    except IntegrityError:
+        raise Conflict(_("A resident with this health record number or ID number already exists.")) from None
+    patient_name_keys_write(patient=patient)
+    audit(
+        actor=actor,
+        verb="patient.create",
+        subject=patient,
+        after={"health_record_number": health_record_number, "name": patient.name, "village_id": village.pk},
+    )
+    return patient
+
+
+@transaction.atomic
+def patient_rename(*, actor: Any, patient: Patient, name: str) -> Patient:
+    """Correct a resident's name and rewrite its search keys, audited as ``patient.rename``."""
+    _require_resident_write(actor, patient.village_id)
+    new = _clean_name(name)
+    old = patient.name
+    if new == old:
+        return patient
+    patient.name = new
+    patient.save(update_fields=["name", "updated_at"])
+    patient_name_keys_write(patient=patient)
+    audit(actor=actor, verb="patient.rename", subject=patient, before={"name": old}, after={"name": new})
     return patient
