@@ -134,18 +134,21 @@ def build_small_county() -> SmallCounty:
 
 
 def add_resident_record(county: SmallCounty) -> Any:
-    """Give the resident login a record at the village clinic (陈桂芳, born 1950, in a household)."""
-    from yigongti.patients.models import Household, Patient
+    """Give the resident login a record at the village clinic (陈桂芳, born 1950, in a household),
+    registered through the service like any resident, so it has its name search keys."""
+    from yigongti.patients.models import Household
+    from yigongti.patients.services import patient_create
 
     household = Household.objects.create(code="4418231010010001", village=county.village, address="东山村3号")
-    patient = Patient.objects.create(
+    patient = patient_create(
+        actor=None,
+        village=county.village,
         health_record_number="44182310100100001",
         id_number=idnumbers.build("441823", dt.date(1950, 6, 1), 21),
         name="陈桂芳",
         sex="F",
         birth_date=dt.date(1950, 6, 1),
         household=household,
-        village=county.village,
         user=county.users[Role.RESIDENT],
     )
     county.patients["resident"] = patient
