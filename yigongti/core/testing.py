@@ -153,3 +153,30 @@ def add_resident_record(county: SmallCounty) -> Any:
     )
     county.patients["resident"] = patient
     return patient
+
+
+def make_patient(
+    village: Institution,
+    seq: int,
+    name: str,
+    birth: dt.date,
+    *,
+    household: Any = None,
+    user: Any = None,
+    sex: str = "F",
+) -> Any:
+    """Setup data only, for view tests: a resident whose numbers follow the village's code (the
+    first of a village is head of household). Tests of registration itself use the services."""
+    from yigongti.patients.models import Patient
+
+    return Patient.objects.create(
+        health_record_number=f"{village.code}{seq:05d}",
+        id_number=idnumbers.build("441823", birth, seq),
+        name=name,
+        sex=sex,
+        birth_date=birth,
+        household=household,
+        village=village,
+        user=user,
+        relation_to_head="户主" if seq == 1 else "",
+    )

@@ -12,24 +12,11 @@ from yigongti.accounts.choices import Role
 from yigongti.accounts.services import membership_grant
 from yigongti.core import idnumbers
 from yigongti.core.models import AuditEvent
+from yigongti.core.testing import make_patient
 from yigongti.institutions import services as inst
-from yigongti.patients.models import Household, Patient
+from yigongti.patients.models import Household
 
 pytestmark = pytest.mark.django_db
-
-
-def make_patient(village, seq, name, birth, *, household=None, user=None, sex="F"):
-    """Setup data only: a resident whose numbers follow the village's code."""
-    return Patient.objects.create(
-        health_record_number=f"{village.code}{seq:05d}",
-        id_number=idnumbers.build("441823", birth, seq),
-        name=name,
-        sex=sex,
-        birth_date=birth,
-        household=household,
-        village=village,
-        user=user,
-    )
 
 
 def years_ago(years: int, days: int = 0) -> dt.date:

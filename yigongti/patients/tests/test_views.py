@@ -10,24 +10,10 @@ import pytest
 from yigongti.accounts.choices import Role
 from yigongti.core import idnumbers
 from yigongti.core.models import AuditEvent
-from yigongti.patients.models import Household, Patient
+from yigongti.core.testing import make_patient
+from yigongti.patients.models import Household
 
 pytestmark = pytest.mark.django_db
-
-
-def make_patient(village, seq, name, birth, *, household=None, user=None, sex="F"):
-    """Setup data only: a resident whose numbers follow the village's code."""
-    return Patient.objects.create(
-        health_record_number=f"{village.code}{seq:05d}",
-        id_number=idnumbers.build("441823", birth, seq),
-        name=name,
-        sex=sex,
-        birth_date=birth,
-        household=household,
-        village=village,
-        user=user,
-        relation_to_head="户主" if seq == 1 else "",
-    )
 
 
 @pytest.fixture
