@@ -30,7 +30,7 @@ def _require_office(actor: Any) -> None:
     if actor is None:
         return
     scope = scope_for(actor)
-    scope.require(scope.role == Role.CONSORTIUM_OFFICE, _("Only the consortium office manages accounts."))
+    scope.require(scope.manages_consortium, _("Only the consortium office manages accounts."))
 
 
 @transaction.atomic
@@ -154,11 +154,14 @@ def login_check(username: str, ip: str | None) -> None:
 
 @transaction.atomic
 def login_failed(username: str, ip: str | None) -> None:
-    """Count a failure per (username, address) and per address; the address allows more."""
+    """Count a failure per (username, address) and per address; the address allows many more."""
     now = timezone.now()
     window = dt.timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
     pair_key, ip_key = _throttle_keys(username, ip)
-    for key, free in ((pair_key, settings.LOGIN_FREE_FAILURES), (ip_key, settings.LOGIN_FREE_FAILURES * 4)):
+    for key, free in (
+        (pair_key, settings.LOGIN_FREE_FAILURES),
+        (ip_key, settings.LOGIN_FREE_FAILURES_PER_ADDRESS),
+    ):
         row, _created = LoginThrottle.objects.select_for_update().get_or_create(
             key=key, defaults={"last_failure_at": now}
         )

@@ -50,6 +50,11 @@ class Scope:
         return self.membership is not None and self.role not in READ_ONLY_ROLES
 
     @property
+    def manages_consortium(self) -> bool:
+        """The consortium office: the one role that changes institutions, staff and accounts."""
+        return self.can_write and self.role == Role.CONSORTIUM_OFFICE
+
+    @property
     def is_oversight(self) -> bool:
         return self.role in (Role.CONSORTIUM_OFFICE, Role.HEALTH_BUREAU)
 

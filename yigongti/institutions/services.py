@@ -9,7 +9,6 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
-from yigongti.accounts.choices import Role
 from yigongti.core import idnumbers
 from yigongti.core.access import scope_for
 from yigongti.core.areacodes import is_valid_county_code
@@ -25,7 +24,7 @@ def _require_office(actor: Any, institution_id: int | None = None) -> Any:
     if actor is None:
         return None
     scope = scope_for(actor)
-    scope.require(scope.role == Role.CONSORTIUM_OFFICE, _("Only the consortium office may change this."))
+    scope.require(scope.manages_consortium, _("Only the consortium office may change this."))
     if institution_id is not None:
         scope.require(
             scope.sees_institution(institution_id), _("This institution is outside your consortium.")

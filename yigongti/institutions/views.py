@@ -20,7 +20,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from yigongti.accounts.choices import Role
 from yigongti.core import idnumbers
 from yigongti.core.access import Scope
 from yigongti.core.errors import Conflict, InvalidInput
@@ -55,7 +54,7 @@ from .selectors import (
 def _require_office(request: HttpRequest) -> Scope:
     """Only the consortium office changes institutions' staff and secondments."""
     scope = require_staff_scope(request)
-    if scope.role != Role.CONSORTIUM_OFFICE or not scope.can_write:
+    if not scope.manages_consortium:
         raise PermissionDenied(_("Only the consortium office may change this."))
     return scope
 
@@ -117,7 +116,7 @@ def institution_detail(request: HttpRequest, code: str) -> HttpResponse:
         "seconded_out": [s for s in current if s.home_id == institution.pk],
         "page_obj": paginate(request, staff_list_for(scope=scope, institution_id=institution.pk)),
         "visible_ids": scope.institution_ids,
-        "can_write": scope.role == Role.CONSORTIUM_OFFICE and scope.can_write,
+        "can_write": scope.manages_consortium,
         "employs_staff": institution.consortium_id is not None,
     }
     return render(request, "institutions/detail.html", context)
@@ -143,7 +142,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
         "page_obj": paginate(request, rows),
         "visible_ids": scope.institution_ids,
         "show_institution": True,
-        "can_write": scope.role == Role.CONSORTIUM_OFFICE and scope.can_write,
+        "can_write": scope.manages_consortium,
         "chosen": chosen,
     }
     return page_or_partial(
@@ -167,7 +166,7 @@ def staff_detail(request: HttpRequest, staff_id: int) -> HttpResponse:
         "id_masked": idnumbers.mask(staff.id_number) if staff.id_number else "",
         "secondments": secondments,
         "visible_ids": scope.institution_ids,
-        "can_write": scope.role == Role.CONSORTIUM_OFFICE and scope.can_write,
+        "can_write": scope.manages_consortium,
     }
     return render(request, "institutions/staff_detail.html", context)
 
@@ -231,7 +230,7 @@ def secondment_list(request: HttpRequest) -> HttpResponse:
         "show": show,
         "q": q,
         "visible_ids": scope.institution_ids,
-        "can_write": scope.role == Role.CONSORTIUM_OFFICE and scope.can_write,
+        "can_write": scope.manages_consortium,
     }
     return page_or_partial(
         request,

@@ -17,7 +17,6 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from yigongti.accounts.choices import Role
 from yigongti.core.access import scope_for
 from yigongti.core.audit import audit
 from yigongti.core.errors import Conflict, InvalidInput
@@ -262,9 +261,7 @@ def patient_link_user(*, actor: Any, patient: Patient, user: Any) -> Patient:
     """Give a resident a login so that they can read their own record (system or consortium office)."""
     if actor is not None:
         scope = scope_for(actor)
-        scope.require(
-            scope.role == Role.CONSORTIUM_OFFICE, _("Only the consortium office may link a resident login.")
-        )
+        scope.require(scope.manages_consortium, _("Only the consortium office may link a resident login."))
     if patient.user_id is not None:
         raise Conflict(_("This resident already has a login."), field="user")
     if Patient.objects.filter(user=user).exists():
