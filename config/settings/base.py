@@ -121,6 +121,10 @@ CSRF_FAILURE_VIEW = "yigongti.core.views.csrf_failure"
 # attempt must wait twice as long as the last, capped, so an attacker is slowed down while the
 # owner, coming from another address or after the cap, can still log in.
 LOGIN_FREE_FAILURES = 5
+# The same back-off per address, against one machine trying many usernames. A township centre or
+# a county hospital puts hundreds of staff behind one NAT address, and a success does not reset
+# the address count, so this allowance is large: typos at a shift change must not slow everyone.
+LOGIN_FREE_FAILURES_PER_ADDRESS = 100
 LOGIN_MAX_DELAY_SECONDS = 300
 LOGIN_FAILURE_WINDOW_SECONDS = 3600
 
