@@ -21,12 +21,7 @@ def login_client(client, county):
     """``login_client(role)`` logs the Django test client in as that role's demo user."""
 
     def _login(role: str):
-        client.force_login(county.users[role])
-        session = client.session
-        import time
-
-        session["ygt_login_at"] = time.time()
-        session.save()
+        client.force_login(county.users[role])  # the user_logged_in signal starts the session clock
         return client
 
     return _login

@@ -14,6 +14,8 @@ urlpatterns = [
     path("institutions/", include("yigongti.institutions.urls")),
     path("patients/", include("yigongti.patients.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The admin signs in through our login page, so throttling and audit apply there too.
+    path("admin/login/", core_views.admin_login),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("api/<path:rest>", unknown_endpoint),

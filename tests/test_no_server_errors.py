@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -79,9 +78,6 @@ def _client_for(county: Any, role: str | None) -> Client:
     client = Client(raise_request_exception=True)
     if role is not None:
         client.force_login(county.users[role])
-        session = client.session
-        session["ygt_login_at"] = time.time()
-        session.save()
     return client
 
 

@@ -17,6 +17,12 @@ SESSION_MEMBERSHIP = "ygt_membership_id"
 HAD_SESSION_COOKIE = "ygt_had_session"
 
 
+def stamp_login_time(sender: object, request: HttpRequest | None, user: object, **kwargs: object) -> None:
+    """Start the absolute session clock at every login, whichever view logged the user in."""
+    if request is not None and hasattr(request, "session"):
+        request.session[SESSION_LOGIN_AT] = time.time()
+
+
 class SessionLifetimeMiddleware:
     """Ends a session 12 hours after login even if it was used all along (idle expiry is the
     session cookie's own age, renewed on each request)."""

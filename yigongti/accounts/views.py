@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
@@ -19,7 +17,7 @@ from yigongti.core.middleware import client_ip
 
 from . import services
 from .forms import LoginForm
-from .middleware import HAD_SESSION_COOKIE, SESSION_LOGIN_AT, SESSION_MEMBERSHIP
+from .middleware import HAD_SESSION_COOKIE, SESSION_MEMBERSHIP
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -54,8 +52,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, _("This account has no active role at any institution."))
                 status = 403
             else:
-                login(request, user)
-                request.session[SESSION_LOGIN_AT] = time.time()
+                login(request, user)  # user_logged_in starts the session clock
                 membership = active_membership(user)
                 request.session[SESSION_MEMBERSHIP] = membership.pk if membership else None
                 services.login_succeeded(user, ip, membership)

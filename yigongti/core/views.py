@@ -6,14 +6,22 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    HttpResponseRedirect,
+)
 from django.shortcuts import render
 from django.templatetags.static import static
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -209,3 +217,9 @@ def favicon(request: HttpRequest) -> HttpResponse:
     """Browsers ask for /favicon.ico; send them to the static icon (resolved per request, because
     with hashed static names the URL is only known after collectstatic)."""
     return HttpResponsePermanentRedirect(static("img/favicon.svg"))
+
+
+def admin_login(request: HttpRequest) -> HttpResponse:
+    """Send the admin's own login form to ours (throttled and audited), keeping ``next``."""
+    target = request.GET.get("next", "/admin/")
+    return HttpResponseRedirect(f"{reverse('accounts:login')}?{urlencode({'next': target})}")

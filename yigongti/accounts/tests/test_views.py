@@ -156,3 +156,19 @@ def test_the_api_follows_accept_language(client, db):
     zh = client.get("/api/me", HTTP_ACCEPT_LANGUAGE="zh-hans").json()["message"]
     assert en != zh
     assert any("\u4e00" <= ch <= "\u9fff" for ch in zh)
+
+
+def test_admin_login_goes_through_our_throttled_audited_login(client, county):
+    response = client.get("/admin/login/?next=/admin/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=%2Fadmin%2F"
+    response = client.post(
+        "/accounts/login/", {"username": "t_nurse", "password": PASSWORD, "next": "/admin/"}
+    )
+    assert response["Location"] == "/admin/"
+
+
+def test_any_login_starts_the_session_clock(client, county):
+    client.force_login(county.users["nurse"])  # not through our view: the signal still stamps it
+    assert SESSION_LOGIN_AT in client.session
+    assert client.get("/").status_code == 200
