@@ -28,7 +28,6 @@ from yigongti.institutions.selectors import (
     staff_list_for,
 )
 
-from . import idnumbers
 from .access import Scope
 from .views import paginate
 
@@ -181,22 +180,11 @@ def village_home(request: HttpRequest, scope: Scope) -> HttpResponse:
 
 def resident_home(request: HttpRequest, scope: Scope) -> HttpResponse:
     """The resident's own record summary; reading it writes a ``patient.read`` audit row."""
-    from yigongti.patients.selectors import household_members_for, my_record_for
+    from yigongti.patients.selectors import my_record_for
+    from yigongti.patients.views import record_context
 
     patient = my_record_for(scope=scope, actor=request.user)
-    context: dict[str, Any] = {"patient": patient}
-    if patient is not None:
-        today = timezone.localdate()
-        context.update(
-            {
-                "age": patient.age_on(today),
-                "id_masked": idnumbers.mask(patient.id_number) if patient.id_number else "",
-                "members": [
-                    {"patient": m, "age": m.age_on(today)}
-                    for m in household_members_for(scope=scope, patient=patient)
-                ],
-            }
-        )
+    context = record_context(scope, patient, masked=True) if patient is not None else {"patient": None}
     return render(request, "core/home_resident.html", context)
 
 

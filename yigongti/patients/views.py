@@ -35,7 +35,8 @@ def _require_village_care(request: HttpRequest) -> Scope:
     return scope
 
 
-def _record_context(scope: Scope, patient: Patient, *, masked: bool) -> dict[str, Any]:
+def record_context(scope: Scope, patient: Patient, *, masked: bool) -> dict[str, Any]:
+    """What ``patients/_record.html`` shows: used by the record pages and the resident's home."""
     today = timezone.localdate()
     id_number = patient.id_number or ""
     return {
@@ -91,7 +92,7 @@ def patient_detail(request: HttpRequest, health_record_number: str) -> HttpRespo
         actor=request.user,
         membership=scope.membership,
     )
-    return render(request, "patients/detail.html", _record_context(scope, patient, masked=False))
+    return render(request, "patients/detail.html", record_context(scope, patient, masked=False))
 
 
 @login_required
@@ -105,5 +106,5 @@ def my_record(request: HttpRequest) -> HttpResponse:
     patient = my_record_for(scope=scope, actor=request.user)
     context: dict[str, Any] = {"patient": None}
     if patient is not None:
-        context = _record_context(scope, patient, masked=True)
+        context = record_context(scope, patient, masked=True)
     return render(request, "patients/my_record.html", context)
