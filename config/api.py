@@ -111,10 +111,12 @@ def _mount() -> None:
     from yigongti.core.api import router as core_router
     from yigongti.institutions.api import router as institutions_router
     from yigongti.patients.api import router as patients_router
+    from yigongti.patients.matching.api import router as mpi_router
 
     api.add_router("/", core_router)
     api.add_router("/", accounts_router)
     api.add_router("/", institutions_router)
+    api.add_router("/", mpi_router)  # before patients: /patients/match is not a record number
     api.add_router("/", patients_router)
 
 

@@ -21,6 +21,9 @@ from yigongti.core.access import Scope, request_scope
 from yigongti.core.api import ERRORS, PageIn, PageOut, Text, paginate
 from yigongti.core.errors import Forbidden, NotFound
 
+from .matching.api import REGISTRAR, WRITE_ERRORS, RegisteredOut, RegistrationIn
+from .matching.selectors import require_registrar
+from .matching.services import registration_create
 from .models import Patient
 from .selectors import my_record_for, patient_get_for, patient_list_for
 
@@ -28,14 +31,15 @@ router = Router(tags=["patients"])
 
 
 class PatientListOut(Schema):
-    health_record_number: str
+    patient_id: int
+    health_record_number: str | None
     name: str
     sex: str
-    birth_date: dt.date
-    age: int
+    birth_date: dt.date | None
+    age: int | None
     id_number_masked: str | None
-    village_code: str
-    village_name: str
+    village_code: str | None
+    village_name: str | None
 
 
 class PatientPage(PageOut[PatientListOut]):
@@ -43,31 +47,33 @@ class PatientPage(PageOut[PatientListOut]):
 
 
 class PatientOut(Schema):
-    health_record_number: str
+    patient_id: int
+    health_record_number: str | None
     name: str
     sex: str
     sex_display: str
-    birth_date: dt.date
-    age: int
+    birth_date: dt.date | None
+    age: int | None
     id_number: str | None
     phone: str
     address: str
     household_code: str | None
     relation_to_head: str
-    village_code: str
-    village_name: str
+    village_code: str | None
+    village_name: str | None
 
 
 class PatientFilter(PageIn):
     q: str = Field("", max_length=50, description="Part of the name, or the start of a number")
 
 
-def _age(p: Patient) -> int:
+def _age(p: Patient) -> int | None:
     return p.age_on(timezone.localdate())
 
 
 def _patient_out(p: Patient) -> PatientOut:
     return PatientOut(
+        patient_id=p.pk,
         health_record_number=p.health_record_number,
         name=p.name,
         sex=p.sex,
@@ -79,8 +85,8 @@ def _patient_out(p: Patient) -> PatientOut:
         address=p.address,
         household_code=p.household.code if p.household else None,
         relation_to_head=p.relation_to_head,
-        village_code=p.village.code,
-        village_name=p.village.name,
+        village_code=p.village.code if p.village else None,
+        village_name=p.village.name if p.village else None,
     )
 
 
@@ -115,18 +121,45 @@ def patient_list(request: HttpRequest, filters: Query[PatientFilter]) -> dict[st
     rows, meta = paginate(patient_list_for(scope=scope, q=filters.q), filters)
     items = [
         PatientListOut(
+            patient_id=p.pk,
             health_record_number=p.health_record_number,
             name=p.name,
             sex=p.sex,
             birth_date=p.birth_date,
             age=_age(p),
             id_number_masked=idnumbers.mask(p.id_number) if p.id_number else None,
-            village_code=p.village.code,
-            village_name=p.village.name,
+            village_code=p.village.code if p.village else None,
+            village_name=p.village.name if p.village else None,
         )
         for p in rows
     ]
     return {**meta, "items": items}
+
+
+@router.post(
+    "/patients",
+    auth=REGISTRAR,
+    response={200: RegisteredOut, 201: RegisteredOut, **WRITE_ERRORS},
+    summary="Register a resident at the caller's institution: link, review or new",
+)
+def patient_register(request: HttpRequest, body: RegistrationIn) -> tuple[int, RegisteredOut]:
+    scope = request_scope(request)
+    require_registrar(scope)
+    if scope.membership is None:
+        raise Forbidden(_("Only staff of a member institution may register residents."))
+    done = registration_create(
+        actor=request.user, institution=scope.membership.institution, entry=body.entry()
+    )
+    out = RegisteredOut(
+        decision=done.decision,
+        patient_id=done.patient.pk,
+        registration_id=done.registration.pk,
+        created=done.created,
+        probability=done.registration.probability,
+        health_record_number=done.patient.health_record_number,
+        id_number_problem=done.registration.id_problem,
+    )
+    return (201 if done.created else 200), out
 
 
 @router.get(

@@ -35,7 +35,7 @@ def patient_list_for(*, scope: Scope, q: str = "") -> QuerySet[Patient]:
     the ID number (x or X) or the phone. Pinyin and initials are looked up by prefix in the
     indexed ``PatientNameKey`` table, never by scanning residents; it stays one query.
     """
-    qs = filter_residents(Patient.objects.all(), scope)
+    qs = filter_residents(Patient.objects.filter(merged_into__isnull=True), scope)
     query = normalise_query(q)
     if query.kind != "empty":
         qs = qs.filter(_matches(query, (q or "").strip()))
@@ -84,12 +84,11 @@ def patient_get_for(*, scope: Scope, health_record_number: str, actor: Any, memb
     patient = patient_list_for(scope=scope).filter(health_record_number=health_record_number).first()
     if patient is None:
         raise NotFound(_("No resident with this health record number."), field="health_record_number")
-    audit(
-        actor=actor,
-        verb="patient.read",
-        subject=patient,
-        membership=membership,
-    )
+    return _read(patient, actor=actor, membership=membership)
+
+
+def _read(patient: Patient, *, actor: Any, membership: Any) -> Patient:
+    audit(actor=actor, verb="patient.read", subject=patient, membership=membership)
     return patient
 
 
@@ -97,12 +96,9 @@ def my_record_for(*, scope: Scope, actor: Any) -> Patient | None:
     """A resident's own record (None when no record is linked to the login), audited as a read."""
     if not scope.self_patient_only:
         return None
-    own = patient_list_for(scope=scope).first()
-    if own is None:
-        return None
-    return patient_get_for(
-        scope=scope, health_record_number=own.health_record_number, actor=actor, membership=scope.membership
-    )
+    with transaction.atomic():
+        own = patient_list_for(scope=scope).first()
+        return None if own is None else _read(own, actor=actor, membership=scope.membership)
 
 
 def household_members_for(*, scope: Scope, patient: Patient) -> list[Patient]:

@@ -22,7 +22,7 @@ from yigongti.core.audit import audit
 from yigongti.core.errors import Conflict, InvalidInput
 from yigongti.core.idnumbers import check_character
 
-from .models import Household, Patient, PatientNameKey
+from .models import Household, Patient, PatientNameKey, Registration
 from .names import name_keys
 
 #: Rows per batch when reading back generated keys or writing key rows.
@@ -115,6 +115,7 @@ def _insert_bulk_create(households: Sequence[HouseholdRow], residents: Sequence[
         batch_size=2000,
     )
     _insert_name_keys((p.pk, p.name) for p in patients)
+    _insert_filings(zip((p.pk for p in patients), residents, strict=True))
 
 
 def _insert_executemany(households: Sequence[HouseholdRow], residents: Sequence[ResidentRow]) -> None:
@@ -147,20 +148,102 @@ def _insert_executemany(households: Sequence[HouseholdRow], residents: Sequence[
                 for r in residents
             ],
         )
-        _insert_name_keys(_read_back_ids(cursor, residents))
+        ids_names = list(_read_back_ids(cursor, residents))
+        _insert_name_keys(ids_names)
+        _insert_filings(zip((pk for pk, _name in ids_names), residents, strict=True))
 
 
 def _read_back_ids(cursor: Any, residents: Sequence[ResidentRow]) -> Iterable[tuple[int, str]]:
-    """(id, name) of just-inserted residents, found by their unique health-record numbers."""
+    """(id, name) of just-inserted residents in the order of ``residents``, found by their unique
+    health-record numbers."""
     table = Patient._meta.db_table
     for start in range(0, len(residents), KEY_BATCH):
         batch = residents[start : start + KEY_BATCH]
         marks = ", ".join(["%s"] * len(batch))
         cursor.execute(
-            f"SELECT id, name FROM {table} WHERE health_record_number IN ({marks})",  # noqa: S608 - constant names
+            f"SELECT health_record_number, id, name FROM {table} WHERE health_record_number IN ({marks})",  # noqa: S608
             [r.health_record_number for r in batch],
         )
-        yield from cursor.fetchall()
+        found = {hrn: (pk, name) for hrn, pk, name in cursor.fetchall()}
+        yield from (found[r.health_record_number] for r in batch)
+
+
+REGISTRATION_COLUMNS = (
+    "patient_id",
+    "institution_id",
+    "local_number",
+    "source",
+    "name",
+    "sex",
+    "birth_date",
+    "id_number_entered",
+    "id_number",
+    "id_problem",
+    "phone",
+    "address",
+    "village_id",
+    "health_card_number",
+    "insurance_number",
+    "decision",
+    "explanation",
+    "id_head",
+    "id_tail",
+    "name_key",
+    "birth_key",
+    "created_at",
+    "updated_at",
+)
+
+
+def _filing_rows(pairs: Iterable[tuple[int, ResidentRow]], *, adapt: bool) -> Iterable[tuple[Any, ...]]:
+    """The village clinic's filing registration of each bulk-loaded resident (its 建档 record):
+    the source registration the master index matches later registrations against."""
+    from .matching.engine import features, stored_keys
+
+    ops = connection.ops
+    now: Any = timezone.now()
+    if adapt:
+        now = ops.adapt_datetimefield_value(now)
+    for pk, r in pairs:
+        keys = stored_keys(
+            features(
+                name=r.name, sex=r.sex, birth_date=r.birth_date, id_number=r.id_number or "", phone=r.phone
+            )
+        )
+        birth: Any = ops.adapt_datefield_value(r.birth_date) if adapt else r.birth_date
+        yield (
+            pk,
+            r.village_id,
+            r.health_record_number,
+            "filing",
+            r.name,
+            r.sex,
+            birth,
+            r.id_number or "",
+            r.id_number or "",
+            "",
+            r.phone,
+            r.address,
+            r.village_id,
+            "",
+            "",
+            "new",
+            "{}",
+            keys.id_head,
+            keys.id_tail,
+            keys.name_key,
+            keys.birth_key,
+            now,
+            now,
+        )
+
+
+def _insert_filings(pairs: Iterable[tuple[int, ResidentRow]]) -> None:
+    columns = ", ".join(REGISTRATION_COLUMNS)
+    marks = ", ".join(["%s"] * len(REGISTRATION_COLUMNS))
+    sql = f"INSERT INTO {Registration._meta.db_table} ({columns}) VALUES ({marks})"  # noqa: S608 - constant names
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, list(_filing_rows(pairs, adapt=True)))
 
 
 def _insert_name_keys(patients: Iterable[tuple[int, str]]) -> None:
@@ -219,6 +302,11 @@ def _insert_copy(households: Sequence[HouseholdRow], residents: Sequence[Residen
             for pk, r in zip(patient_ids, residents, strict=True):
                 for kind, key in name_keys(r.name):
                     copy.write_row((pk, kind, key))
+        reg_table = Registration._meta.db_table
+        reg_columns = ", ".join(REGISTRATION_COLUMNS)
+        with cursor.copy(f"COPY {reg_table} ({reg_columns}) FROM STDIN") as copy:
+            for row in _filing_rows(zip(patient_ids, residents, strict=True), adapt=False):
+                copy.write_row(row)
 
 
 @transaction.atomic
@@ -278,7 +366,7 @@ def patient_link_user(*, actor: Any, patient: Patient, user: Any) -> Patient:
     return patient
 
 
-def _require_resident_write(actor: Any, village_id: int) -> None:
+def _require_resident_write(actor: Any, village_id: int | None) -> None:
     """The system (``actor`` None) or staff who may write and look after the village."""
     if actor is None:
         return
@@ -326,10 +414,21 @@ def patient_create(
     address: str = "",
     user: Any = None,
 ) -> Patient:
-    """Register one resident with their name search keys, audited as ``patient.create``."""
+    """File one resident's health record at their village clinic (with its filing registration
+    and name search keys), audited as ``patient.create``. Registrations at other institutions go
+    through ``matching.services.registration_create``, which matches before it files."""
     _require_resident_write(actor, village.pk)
     row = ResidentRow(
-        None, health_record_number, id_number, _clean_name(name), sex, birth_date, phone, "", village.pk, ""
+        None,
+        health_record_number,
+        id_number,
+        _clean_name(name),
+        sex,
+        birth_date,
+        phone,
+        "",
+        village.pk,
+        address,
     )
     _validate_rows([], [row])
     if household is not None and household.village_id != village.pk:
@@ -352,6 +451,7 @@ def patient_create(
     except IntegrityError:
         raise Conflict(_("A resident with this health record number or ID number already exists.")) from None
     patient_name_keys_write(patient=patient)
+    _insert_filings([(patient.pk, row)])
     audit(
         actor=actor,
         verb="patient.create",

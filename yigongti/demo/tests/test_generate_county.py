@@ -72,6 +72,7 @@ def test_residents_have_valid_numbers_and_households(generated):
     without_id = 0
     for patient in Patient.objects.select_related("household"):
         hrn = patient.health_record_number
+        assert hrn is not None and patient.village_id is not None
         assert len(hrn) == 17 and hrn.isdigit()
         assert hrn[:12] == villages[patient.village_id]
         assert patient.household is not None and patient.household.village_id == patient.village_id
@@ -109,7 +110,7 @@ def test_every_demo_login_exists_and_can_log_in(generated, client):
         user = User.objects.get(username=username)
         assert Membership.objects.filter(user=user, role=role, is_active=True).exists()
         if role == Role.RESIDENT:
-            assert user.patient.village.kind == "village_clinic"
+            assert user.patient.village is not None and user.patient.village.kind == "village_clinic"
             assert user.patient.name == user.full_name
         else:
             assert user.staff_profile.name == user.full_name

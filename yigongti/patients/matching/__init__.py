@@ -1,0 +1,1 @@
+"""The master patient index matcher: features, blocking keys, Fellegi–Sunter scoring, training."""

@@ -1,0 +1,648 @@
+"""Writes of the master patient index: register or link, review decisions, merge and unmerge.
+
+A registration is scored against the index (``index.match``) and then, in the same
+transaction: linked to the best resident (above the upper threshold), filed as a new resident
+with a review per candidate in the band (between the thresholds), or filed as a new resident
+(below). Every write is audited; every registration keeps its decision, probability, the
+configuration version and the explanation (each field's level and weight).
+
+Merging moves registrations, never copies or deletes them: the merged resident keeps its row,
+and the ``Merge`` row records exactly what moved and the survivor's golden fields before, so
+that an unmerge puts everything back as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from yigongti.core.access import scope_for
+from yigongti.core.audit import audit
+from yigongti.core.errors import Conflict, InvalidInput, NotFound
+from yigongti.institutions.choices import InstitutionKind
+from yigongti.institutions.models import Institution
+
+from ..models import (
+    REVIEW_TRANSITIONS,
+    Decision,
+    IdProblem,
+    MatchReview,
+    Merge,
+    NonMatch,
+    Patient,
+    Registration,
+    RegistrationSource,
+    ReviewStatus,
+)
+from ..services import patient_name_keys_write
+from . import engine
+from .index import ActiveConfig, MatchResult, match
+
+#: Candidates in the review band that get a review each (the best ones).
+MAX_REVIEWS = 3
+
+NAME_MAX = 40
+EARLIEST_BIRTH = dt.date(1880, 1, 1)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A registration as entered, before validation."""
+
+    name: str
+    sex: str = ""
+    birth_date: dt.date | None = None
+    id_number: str = ""
+    phone: str = ""
+    address: str = ""
+    village_code: str = ""
+    local_number: str = ""
+    health_card_number: str = ""
+    insurance_number: str = ""
+
+
+@dataclass(frozen=True)
+class Clean:
+    """A validated entry: what is stored and what is compared."""
+
+    entry: Entry
+    name: str
+    sex: str
+    id_number: str  # trusted (valid) 18-character number or ''
+    id_problem: str
+    village: Institution | None
+    features: engine.Features
+
+
+SEX_WORDS = {"m": "M", "male": "M", "男": "M", "1": "M", "f": "F", "female": "F", "女": "F", "2": "F"}
+
+
+def clean_sex(raw: str) -> str:
+    value = (raw or "").strip()
+    if not value:
+        return ""
+    sex = SEX_WORDS.get(value.lower())
+    if sex is None:
+        raise InvalidInput(_("Sex must be male or female."), field="sex")
+    return sex
+
+
+def clean_name(raw: str) -> str:
+    name = "".join((raw or "").split())
+    if not name:
+        raise InvalidInput(_("Enter the resident's name."), field="name")
+    if len(name) > NAME_MAX:
+        raise InvalidInput(_("The name is too long."), field="name")
+    if not any(ch.isalpha() for ch in name):
+        raise InvalidInput(_("A name must contain letters or Chinese characters."), field="name")
+    return name
+
+
+def clean_birth_date(value: dt.date | None, today: dt.date) -> dt.date | None:
+    if value is None:
+        return None
+    if value > today or value < EARLIEST_BIRTH:
+        raise InvalidInput(_("The birth date is impossible."), field="birth_date")
+    return value
+
+
+VILLAGE_CACHE_SECONDS = 300
+
+
+def _village_keys() -> list[tuple[str, int]]:
+    """(address text, village clinic id), longest first: the county address and the
+    township + village part of it, so that "城关镇东风村3组" finds 东风村 of 城关镇."""
+    keys = cache.get("ygt:mpi:village_keys")
+    if keys is None:
+        found: dict[str, int] = {}
+        for pk, address in Institution.objects.filter(kind=InstitutionKind.VILLAGE_CLINIC).values_list(
+            "pk", "address"
+        ):
+            if not address:
+                continue
+            found[address] = pk
+            for marker in ("县", "市", "区"):
+                cut = address.rfind(marker)
+                if 0 <= cut < len(address) - 3:
+                    found.setdefault(address[cut + 1 :], pk)
+                    break
+        keys = sorted(found.items(), key=lambda kv: -len(kv[0]))
+        cache.set("ygt:mpi:village_keys", keys, VILLAGE_CACHE_SECONDS)
+    return keys
+
+
+def village_from_address(address: str) -> int | None:
+    """The village clinic whose settlement the address names, if exactly one fits."""
+    text = "".join((address or "").split())
+    if not text:
+        return None
+    for key, pk in _village_keys():
+        if key in text:
+            return pk
+    return None
+
+
+def clean_entry(entry: Entry, *, today: dt.date | None = None) -> Clean:
+    """Validate an entry; a wrong check character is flagged, not refused (see engine)."""
+    today = today or timezone.localdate()
+    name = clean_name(entry.name)
+    sex = clean_sex(entry.sex)
+    birth = clean_birth_date(entry.birth_date, today)
+    number, problem = engine.normalise_id(entry.id_number)
+    if len((entry.id_number or "").strip()) > 32:
+        raise InvalidInput(_("An ID number has 18 characters (or 15 for old numbers)."), field="id_number")
+    village: Institution | None = None
+    if entry.village_code:
+        village = Institution.objects.filter(
+            code=entry.village_code, kind=InstitutionKind.VILLAGE_CLINIC
+        ).first()
+        if village is None:
+            raise InvalidInput(_("No village clinic has this code."), field="village_code")
+    else:
+        pk = village_from_address(entry.address)
+        if pk is not None:
+            village = Institution.objects.get(pk=pk)
+    f = engine.features(
+        name=name,
+        sex=sex,
+        birth_date=birth,
+        id_number=number,
+        phone=entry.phone,
+        village=village.code if village else "",
+    )
+    if f.birth_date is not None and f.birth_date > today:
+        raise InvalidInput(_("The birth date in the ID number is out of range."), field="id_number")
+    return Clean(
+        entry=entry,
+        name=name,
+        sex=sex,
+        id_number=number if not problem else "",
+        id_problem=problem,
+        village=village,
+        features=f,
+    )
+
+
+def next_health_record_number(village: Institution) -> str:
+    """The village's next 17-digit number: its 12-digit code and a 5-digit person number."""
+    prefix = village.code[:12]
+    top = Patient.objects.filter(
+        health_record_number__gte=f"{prefix}00000", health_record_number__lte=f"{prefix}99999"
+    ).aggregate(top=Max("health_record_number"))["top"]
+    person = int(top[12:]) + 1 if top else 1
+    if person > 99_999:
+        raise Conflict(_("This village has used up its five-digit person numbers."))
+    return f"{prefix}{person:05d}"
+
+
+def _new_patient(clean: Clean) -> Patient:
+    f = clean.features
+    id_number = clean.id_number or None
+    if id_number and Patient.objects.filter(id_number=id_number).exists():
+        id_number = None  # the same number on another resident: kept on the registration only
+    patient = Patient.objects.create(
+        health_record_number=next_health_record_number(clean.village) if clean.village else None,
+        id_number=id_number,
+        name=clean.name,
+        sex=f.sex,
+        birth_date=f.birth_date,
+        phone=f.phone,
+        village=clean.village,
+        address=clean.entry.address.strip()[:200],
+    )
+    patient_name_keys_write(patient=patient)
+    return patient
+
+
+GOLDEN_FIELDS = (
+    "id_number",
+    "name",
+    "sex",
+    "birth_date",
+    "phone",
+    "village_id",
+    "address",
+    "health_record_number",
+)
+
+
+def golden_snapshot(patient: Patient) -> dict[str, Any]:
+    values = {f: getattr(patient, f) for f in GOLDEN_FIELDS}
+    values["birth_date"] = values["birth_date"].isoformat() if values["birth_date"] else None
+    return values
+
+
+def _restore(patient: Patient, values: dict[str, Any]) -> None:
+    for f in GOLDEN_FIELDS:
+        value = values[f]
+        if f == "birth_date" and value:
+            value = dt.date.fromisoformat(value)
+        setattr(patient, f, value)
+
+
+def _fill_golden(patient: Patient, clean: Clean) -> list[str]:
+    """Survivorship on a link: a trusted ID, birth date, sex and village fill gaps; the newest
+    phone and address replace older ones. Names are never overwritten by a link."""
+    f = clean.features
+    changed: list[str] = []
+    if (
+        not patient.id_number
+        and clean.id_number
+        and not Patient.objects.filter(id_number=clean.id_number).exists()
+    ):
+        patient.id_number = clean.id_number
+        changed.append("id_number")
+    if patient.birth_date is None and f.birth_date is not None:
+        patient.birth_date = f.birth_date
+        changed.append("birth_date")
+    if not patient.sex and f.sex:
+        patient.sex = f.sex
+        changed.append("sex")
+    if f.phone and f.phone != patient.phone:
+        patient.phone = f.phone
+        changed.append("phone")
+    if patient.village_id is None and clean.village is not None:
+        patient.village = clean.village
+        patient.health_record_number = patient.health_record_number or next_health_record_number(
+            clean.village
+        )
+        changed += ["village", "health_record_number"]
+    address = clean.entry.address.strip()[:200]
+    if address and address != patient.address:
+        patient.address = address
+        changed.append("address")
+    return changed
+
+
+def _registration(
+    clean: Clean,
+    *,
+    patient: Patient,
+    institution: Institution,
+    source: str,
+    result: MatchResult,
+    decision: str,
+) -> Registration:
+    keys = engine.stored_keys(clean.features)
+    best = result.candidates[0] if result.candidates else None
+    entry = clean.entry
+    return Registration.objects.create(
+        patient=patient,
+        institution=institution,
+        local_number=entry.local_number or f"{source}-{uuid.uuid4().hex[:16]}",
+        source=source,
+        name=clean.name,
+        sex=clean.sex,
+        birth_date=entry.birth_date,
+        id_number_entered=(entry.id_number or "").strip(),
+        id_number=clean.id_number,
+        id_problem=clean.id_problem,
+        phone=(entry.phone or "").strip()[:20],
+        address=entry.address.strip()[:200],
+        village=clean.village,
+        health_card_number=entry.health_card_number.strip(),
+        insurance_number=entry.insurance_number.strip(),
+        decision=decision,
+        probability=best.scored.probability if best else None,
+        explanation=_explain(result),
+        config=result.config.row,
+        id_head=keys.id_head,
+        id_tail=keys.id_tail,
+        name_key=keys.name_key,
+        birth_key=keys.birth_key,
+    )
+
+
+def _explain(result: MatchResult) -> dict[str, Any]:
+    return {
+        "config_version": result.config.version,
+        "decision": result.decision,
+        "candidates": [
+            {"patient_id": c.patient_id, **c.scored.explanation()} for c in result.candidates[:MAX_REVIEWS]
+        ],
+    }
+
+
+def _same_entry(existing: Registration, clean: Clean) -> bool:
+    entry = clean.entry
+    return (
+        existing.name == clean.name
+        and existing.sex == clean.sex
+        and existing.birth_date == entry.birth_date
+        and existing.id_number_entered == (entry.id_number or "").strip()
+        and existing.phone == (entry.phone or "").strip()[:20]
+        and existing.address == entry.address.strip()[:200]
+    )
+
+
+def _require_register(actor: Any, institution: Institution) -> None:
+    if actor is None:
+        return
+    scope = scope_for(actor)
+    scope.require_write()
+    scope.require(
+        scope.sees_institution(institution.pk) and not scope.is_oversight and not scope.self_patient_only,
+        _("Only staff of a member institution may register residents."),
+    )
+
+
+@dataclass(frozen=True)
+class Registered:
+    registration: Registration
+    patient: Patient
+    decision: str
+    created: bool  # False when the same registration was already on file
+
+
+@transaction.atomic
+def registration_create(
+    *,
+    actor: Any,
+    institution: Institution,
+    entry: Entry,
+    source: str = RegistrationSource.DESK,
+    config: ActiveConfig | None = None,
+) -> Registered:
+    """Register ``entry`` at ``institution``: link, send to review, or file a new resident.
+
+    Registering the same local record number again with the same fields returns the existing
+    registration unchanged (safe to retry); with different fields it is a conflict.
+    """
+    _require_register(actor, institution)
+    clean = clean_entry(entry)
+    if entry.local_number:
+        existing = (
+            Registration.objects.select_related("patient")
+            .filter(institution=institution, local_number=entry.local_number)
+            .first()
+        )
+        if existing is not None:
+            if not _same_entry(existing, clean):
+                raise Conflict(
+                    _("This local record number is already registered with other details."),
+                    field="local_number",
+                )
+            return Registered(existing, existing.patient, existing.decision, created=False)
+    result = match(clean.features, config=config)
+    decision = result.decision
+    if decision == Decision.LINKED:
+        patient = Patient.objects.select_for_update().get(pk=result.candidates[0].patient_id)
+        before = golden_snapshot(patient)
+        changed = _fill_golden(patient, clean)
+        if changed:
+            patient.save()
+    else:
+        patient = _new_patient(clean)
+        before, changed = {}, []
+    try:
+        with transaction.atomic():
+            registration = _registration(
+                clean,
+                patient=patient,
+                institution=institution,
+                source=source,
+                result=result,
+                decision=decision,
+            )
+    except IntegrityError:
+        raise Conflict(_("This local record number is already registered."), field="local_number") from None
+    if decision == Decision.REVIEW:
+        _open_reviews(registration, patient, result)
+    audit(
+        actor=actor,
+        verb="patient.register",
+        subject=patient,
+        institution_id=institution.pk,
+        before={k: before[k] for k in changed if k in before} or None,
+        after={
+            "registration_id": registration.pk,
+            "local_number": registration.local_number,
+            "decision": decision,
+            "probability": registration.probability,
+            "config_version": result.config.version,
+            "changed": changed,
+        },
+    )
+    return Registered(registration, patient, decision, created=True)
+
+
+def _pair(a: int, b: int) -> tuple[int, int]:
+    return (a, b) if a < b else (b, a)
+
+
+def _open_reviews(registration: Registration, patient: Patient, result: MatchResult) -> list[MatchReview]:
+    model = result.config.model
+    opened = []
+    for candidate in result.candidates[:MAX_REVIEWS]:
+        if candidate.scored.probability < model.review or candidate.patient_id == patient.pk:
+            continue
+        low, high = _pair(patient.pk, candidate.patient_id)
+        if NonMatch.objects.filter(low_id=low, high_id=high).exists():
+            continue
+        opened.append(
+            MatchReview.objects.create(
+                registration=registration,
+                patient=patient,
+                candidate_id=candidate.patient_id,
+                probability=candidate.scored.probability,
+                explanation=candidate.scored.explanation(),
+            )
+        )
+    return opened
+
+
+# --- review decisions, merge, unmerge -------------------------------------------------------
+
+
+def _require_steward(actor: Any) -> None:
+    """Deciding who is who is the consortium office's job (its master-index stewards)."""
+    if actor is None:
+        return
+    scope = scope_for(actor)
+    scope.require(scope.manages_consortium, _("Only the consortium office decides possible duplicates."))
+
+
+def _transition(review: MatchReview, target: str) -> None:
+    if target not in REVIEW_TRANSITIONS[review.status]:
+        raise Conflict(_("This review has already been decided."), field="status")
+
+
+@transaction.atomic
+def review_decide(*, actor: Any, review_id: int, same: bool) -> MatchReview:
+    """ "Same person" merges the new resident into the candidate; "different people" records a
+    non-match so that the pair is never proposed again."""
+    _require_steward(actor)
+    review = MatchReview.objects.select_for_update().filter(pk=review_id).first()
+    if review is None:
+        raise NotFound(_("No such review."))
+    target = ReviewStatus.SAME if same else ReviewStatus.DIFFERENT
+    _transition(review, target)
+    if same:
+        merge = patients_merge(
+            actor=actor, survivor_id=review.candidate_id, merged_id=review.patient_id, review=review
+        )
+        # the other reviews of the merged resident now concern the survivor, or are moot
+        others = MatchReview.objects.filter(status=ReviewStatus.OPEN, patient_id=review.patient_id).exclude(
+            pk=review.pk
+        )
+        others.update(status=ReviewStatus.WITHDRAWN, updated_at=timezone.now())
+        audit_after: dict[str, Any] = {"merge_id": merge.pk}
+    else:
+        low, high = _pair(review.patient_id, review.candidate_id)
+        NonMatch.objects.get_or_create(low_id=low, high_id=high, defaults={"review": review})
+        audit_after = {"non_match": [low, high]}
+    review.status = target
+    review.decided_by = actor if actor is not None else None
+    review.decided_at = timezone.now()
+    review.save(update_fields=["status", "decided_by", "decided_at", "updated_at"])
+    audit(
+        actor=actor,
+        verb="patient.review_decide",
+        subject=review,
+        before={"status": ReviewStatus.OPEN},
+        after={"status": target, **audit_after},
+    )
+    return review
+
+
+@transaction.atomic
+def patients_merge(
+    *, actor: Any, survivor_id: int, merged_id: int, review: MatchReview | None = None
+) -> Merge:
+    """Move every registration of ``merged`` to ``survivor`` and recompute nothing else: the
+    survivor's golden fields only fill gaps from the merged one. Audited; undone by unmerge."""
+    _require_steward(actor)
+    if survivor_id == merged_id:
+        raise InvalidInput(_("A resident cannot be merged into itself."))
+    locked = {p.pk: p for p in Patient.objects.select_for_update().filter(pk__in=[survivor_id, merged_id])}
+    survivor, merged = locked.get(survivor_id), locked.get(merged_id)
+    if survivor is None or merged is None:
+        raise NotFound(_("No such resident."))
+    if survivor.merged_into_id is not None or merged.merged_into_id is not None:
+        raise Conflict(_("One of these residents has already been merged."))
+    low, high = _pair(survivor_id, merged_id)
+    if NonMatch.objects.filter(low_id=low, high_id=high).exists():
+        raise Conflict(_("These residents were declared different people."))
+    if survivor.user_id and merged.user_id:
+        raise Conflict(_("Both residents have a login; remove one before merging."))
+    moved = list(Registration.objects.filter(patient=merged).order_by("pk").values_list("pk", flat=True))
+    survivor_before = golden_snapshot(survivor)
+    merged_before = {**golden_snapshot(merged), "user_id": merged.user_id}
+    for f in ("id_number", "birth_date", "sex", "phone", "address"):
+        if not getattr(survivor, f) and getattr(merged, f):
+            setattr(survivor, f, getattr(merged, f))
+    if survivor.village_id is None and merged.village_id is not None:
+        survivor.village_id = merged.village_id
+    if survivor.health_record_number is None and merged.health_record_number:
+        survivor.health_record_number = merged.health_record_number
+    user = merged.user
+    # unique columns move from the merged row to the survivor: free them first
+    merged.id_number = None if survivor.id_number == merged.id_number else merged.id_number
+    if survivor.health_record_number == merged.health_record_number:
+        merged.health_record_number = None
+    merged.user = None
+    merged.merged_into = survivor
+    merged.save()
+    if user is not None and survivor.user_id is None:
+        survivor.user = user
+    survivor.save()
+    Registration.objects.filter(pk__in=moved).update(patient=survivor, updated_at=timezone.now())
+    merge = Merge.objects.create(
+        survivor=survivor,
+        merged=merged,
+        review=review,
+        registration_ids=moved,
+        survivor_before=survivor_before,
+        survivor_after={**golden_snapshot(survivor), "user_id": survivor.user_id},
+        merged_before=merged_before,
+        created_by=actor,
+    )
+    cache.delete("ygt:mpi:resident_total")
+    audit(
+        actor=actor,
+        verb="patient.merge",
+        subject=survivor,
+        before={"survivor": survivor_before, "merged": merged_before},
+        after={"merge_id": merge.pk, "merged_id": merged.pk, "registrations": moved},
+    )
+    return merge
+
+
+@transaction.atomic
+def patients_unmerge(*, actor: Any, merge_id: int) -> Patient:
+    """Undo a merge exactly: the moved registrations go back, both golden records are restored,
+    and the review (if any) is open again. Registrations added to the survivor since stay."""
+    _require_steward(actor)
+    merge = Merge.objects.select_for_update().filter(pk=merge_id).first()
+    if merge is None:
+        raise NotFound(_("No such merge."))
+    if merge.undone_at is not None:
+        raise Conflict(_("This merge has already been undone."))
+    later = Merge.objects.filter(
+        merged_id=merge.survivor_id, undone_at__isnull=True, pk__gt=merge.pk
+    ).exists()
+    if later:
+        raise Conflict(_("The surviving resident was merged again since; undo that merge first."))
+    survivor = Patient.objects.select_for_update().get(pk=merge.survivor_id)
+    merged = Patient.objects.select_for_update().get(pk=merge.merged_id)
+    current = golden_snapshot(survivor)
+    after = merge.survivor_after
+    # put back what the merge changed, unless someone changed it again since
+    restored = {f: merge.survivor_before[f] for f in GOLDEN_FIELDS if current[f] == after[f]}
+    kept = {f: current[f] for f in GOLDEN_FIELDS if current[f] != after[f]}
+    _restore(survivor, {**current, **restored})
+    user_id = merge.merged_before.get("user_id")
+    if user_id is not None and survivor.user_id == user_id:
+        survivor.user = None
+    survivor.save()
+    _restore(merged, merge.merged_before)
+    merged.merged_into = None
+    merged.user_id = user_id
+    try:
+        with transaction.atomic():
+            merged.save()
+    except IntegrityError:
+        raise Conflict(
+            _("The surviving resident now holds this resident's numbers; correct them first.")
+        ) from None
+    Registration.objects.filter(pk__in=merge.registration_ids).update(
+        patient=merged, updated_at=timezone.now()
+    )
+    merge.undone_at = timezone.now()
+    merge.undone_by = actor
+    merge.save(update_fields=["undone_at", "undone_by"])
+    if merge.review_id is not None:
+        MatchReview.objects.filter(pk=merge.review_id).update(
+            status=ReviewStatus.OPEN, decided_by=None, decided_at=None, updated_at=timezone.now()
+        )
+    cache.delete("ygt:mpi:resident_total")
+    audit(
+        actor=actor,
+        verb="patient.unmerge",
+        subject=merged,
+        before={"merge_id": merge.pk},
+        after={"survivor_id": survivor.pk, "registrations": merge.registration_ids, "kept": kept},
+    )
+    return merged
+
+
+__all__ = [
+    "Clean",
+    "Entry",
+    "IdProblem",
+    "Registered",
+    "clean_entry",
+    "patients_merge",
+    "patients_unmerge",
+    "registration_create",
+    "review_decide",
+    "village_from_address",
+]
