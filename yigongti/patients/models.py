@@ -243,7 +243,6 @@ class Registration(TimeStampedModel):
         verbose_name=_("matching configuration"),
     )
     # Blocking keys (derived, indexed).
-    id_head = models.CharField(max_length=10, blank=True)
     id_tail = models.CharField(max_length=8, blank=True)
     name_key = models.CharField(max_length=80, blank=True)
     birth_key = models.CharField(max_length=12, blank=True)
@@ -259,7 +258,6 @@ class Registration(TimeStampedModel):
         indexes = [
             models.Index(fields=["patient"], name="patients_reg_patient"),
             models.Index(fields=["id_number"], name="patients_reg_id"),
-            models.Index(fields=["id_head"], name="patients_reg_id_head"),
             models.Index(fields=["id_tail"], name="patients_reg_id_tail"),
             models.Index(fields=["phone"], name="patients_reg_phone"),
             models.Index(fields=["name_key"], name="patients_reg_name_key"),

@@ -135,7 +135,6 @@ class StoredKeys:
     """The indexed blocking columns of one stored registration."""
 
     id_number: str
-    id_head: str
     id_tail: str
     phone: str
     name_key: str
@@ -151,12 +150,15 @@ def _birth_key(birth: dt.date, sex: str, initial: str) -> str:
 
 
 def stored_keys(f: Features) -> StoredKeys:
-    """Blocking keys written with a registration: ID (whole and halves), phone, name+year, date."""
+    """Blocking keys written with a registration: the ID number and its tail (birth month and day,
+    sequence, check: selective, and intact when the typo is in the area code or year), the
+    phone, the main pinyin with the birth year, and birth date + sex + surname initial. A typo
+    in the tail is found through the birth-date and name keys instead (an ID head of area and
+    year would put a whole birth cohort in one block)."""
     number = f.id_number if f.id_valid else ""
     main = f.pinyin[0] if f.pinyin else ""
     return StoredKeys(
         id_number=number,
-        id_head=number[:10],
         id_tail=number[10:],
         phone=f.phone,
         name_key=_name_key(main, f.birth_date) if main else "",
@@ -169,7 +171,6 @@ class ProbeKeys:
     """Values to look up in each blocking column to find a record's candidates."""
 
     id_number: tuple[str, ...]
-    id_head: tuple[str, ...]
     id_tail: tuple[str, ...]
     phone: tuple[str, ...]
     name_key: tuple[str, ...]
@@ -183,7 +184,7 @@ def _swapped(day: dt.date) -> dt.date | None:
 
 
 def probe_keys(f: Features) -> ProbeKeys:
-    """Keys to probe: a typo'd ID finds the right one by either half, every pinyin reading is
+    """Keys to probe: a typo'd ID finds the right one by its tail, every pinyin reading is
     tried with the birth year, and the birth date also in its day–month swapped form."""
     number = f.id_number
     readings = f.pinyin[:BLOCK_READINGS]
@@ -197,7 +198,6 @@ def probe_keys(f: Features) -> ProbeKeys:
     initials = tuple(dict.fromkeys(r[:1] for r in readings))
     return ProbeKeys(
         id_number=(number,) if number and f.id_valid else (),
-        id_head=(number[:10],) if number else (),
         id_tail=(number[10:],) if number else (),
         phone=(f.phone,) if f.phone else (),
         name_key=tuple(_name_key(r, f.birth_date) for r in readings),
@@ -279,15 +279,31 @@ def _clamp(value: float) -> float:
     return min(max(float(value), 1e-6), 1 - 1e-6)
 
 
+#: Levels that forbid an automatic link whatever the weights say: a person decides. Household
+#: members share a phone, an address and often a birth date (twins), so those agreements are
+#: not independent evidence; two valid ID numbers that differ, different sexes or different
+#: names mean "probably two people" even when everything else agrees.
+GUARDS: dict[tuple[str, str], str] = {
+    ("id_number", "conflict"): "id_conflict",
+    ("sex", "different"): "sex_different",
+    ("name", "similar"): "name_different",
+    ("name", "different"): "name_different",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Scored:
-    """One compared pair: its match weight, probability and per-field explanation."""
+    """One compared pair: its match weight, probability and per-field explanation.
+
+    ``guards`` name the reasons (``GUARDS``) why this pair may not be linked automatically.
+    """
 
     weight: float
     probability: float
     levels: tuple[str, ...]
     weights: tuple[float, ...]
     tf_adjustment: float
+    guards: tuple[str, ...] = ()
 
     def explanation(self) -> dict[str, Any]:
         """What a reviewer sees: each field's level and weight, the name-frequency adjustment."""
@@ -299,6 +315,7 @@ class Scored:
                 for f, lv, w in zip(FIELDS, self.levels, self.weights, strict=True)
             ],
             "name_frequency_adjustment": round(self.tf_adjustment, 2),
+            "guards": list(self.guards),
         }
 
 
@@ -327,6 +344,7 @@ class Model:
         self.name_exact_m = _clamp(name_exact["m"])
         self.name_exact_u = _clamp(name_exact["u"])
         self._tables = tuple(self.weights[f] for f in FIELDS)
+        self._combinations: dict[tuple[str, ...], tuple[float, tuple[float, ...], tuple[str, ...]]] = {}
 
     def name_share(self, count: int, total: int) -> float:
         """Share of residents named so, smoothed towards u(name exact) by ``TF_PSEUDO_COUNT``
@@ -344,20 +362,35 @@ class Model:
         share = min(max(name_share, 1e-5), 1.0)
         return math.log2(self.name_exact_u / share)
 
+    def _combination(self, lv: tuple[str, ...]) -> tuple[float, tuple[float, ...], tuple[str, ...]]:
+        """(prior + weights, weights, guards) of one combination of levels, memoised: a few
+        thousand combinations exist, millions of pairs share them."""
+        found = self._combinations.get(lv)
+        if found is None:
+            ws = tuple(table[level] for table, level in zip(self._tables, lv, strict=True))
+            guards = tuple(
+                dict.fromkeys(g for f, level in zip(FIELDS, lv, strict=True) if (g := GUARDS.get((f, level))))
+            )
+            found = (self.prior_weight + sum(ws), ws, guards)
+            self._combinations[lv] = found
+        return found
+
     def score(self, a: Features, b: Features, name_share: Callable[[str], float | None]) -> Scored:
         lv = levels(a, b)
-        ws = [table[level] for table, level in zip(self._tables, lv, strict=True)]
-        tf = self.tf_adjustment(name_share(a.name)) if lv[1] == "exact" else 0.0
-        ws[1] += tf
-        total = self.prior_weight + sum(ws)
-        return Scored(total, probability(total), lv, tuple(ws), tf)
+        total, ws, guards = self._combination(lv)
+        tf = 0.0
+        if lv[1] == "exact":
+            tf = self.tf_adjustment(name_share(a.name))
+            total += tf
+            ws = (ws[0], ws[1] + tf, *ws[2:])
+        return Scored(total, probability(total), lv, ws, tf, guards)
 
-    def decide(self, best: float | None) -> str:
-        if best is not None and best >= self.link:
+    def decide(self, best: Scored | None) -> str:
+        if best is None or best.probability < self.review:
+            return "new"
+        if best.probability >= self.link and not best.guards:
             return "linked"
-        if best is not None and best >= self.review:
-            return "review"
-        return "new"
+        return "review"
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,4 +419,4 @@ def best_per_patient(
 
 
 def decision_for(model: Model, ranked: Sequence[Candidate]) -> str:
-    return model.decide(ranked[0].scored.probability if ranked else None)
+    return model.decide(ranked[0].scored if ranked else None)

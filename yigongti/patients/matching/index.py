@@ -80,7 +80,7 @@ def active_config() -> ActiveConfig:
 
 REG_TABLE = Registration._meta.db_table
 
-_COLUMNS = ("id_number", "id_head", "id_tail", "phone", "name_key", "birth_key")
+_COLUMNS = ("id_number", "id_tail", "phone", "name_key", "birth_key")
 
 
 def _block_sql(keys: ProbeKeys) -> tuple[str, list[Any]]:

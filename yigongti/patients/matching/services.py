@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
 
@@ -248,37 +249,60 @@ def _restore(patient: Patient, values: dict[str, Any]) -> None:
         setattr(patient, f, value)
 
 
-def _fill_golden(patient: Patient, clean: Clean) -> list[str]:
-    """Survivorship on a link: a trusted ID, birth date, sex and village fill gaps; the newest
-    phone and address replace older ones. Names are never overwritten by a link."""
-    f = clean.features
+class _NumberTaken:
+    """``number in taken``: another resident already holds this ID number (one indexed probe)."""
+
+    def __contains__(self, number: object) -> bool:
+        return Patient.objects.filter(id_number=number).exists()
+
+
+def fill_golden(golden: dict[str, Any], link: dict[str, Any], *, used: Container[str]) -> list[str]:
+    """Survivorship when a registration links to a resident (``golden`` is changed in place).
+
+    A trusted ID number nobody else holds, a birth date, sex and village fill gaps; the newest
+    phone and address replace older ones; a name is never overwritten by a link. ``link`` has
+    the registration's id_number (trusted or ''), birth_date, sex, phone, village_id, address.
+    Returns the changed field names. Used alike by the desk and the batch importer.
+    """
     changed: list[str] = []
-    if (
-        not patient.id_number
-        and clean.id_number
-        and not Patient.objects.filter(id_number=clean.id_number).exists()
-    ):
-        patient.id_number = clean.id_number
+    if not golden["name"] and link.get("name"):  # a record filed from an ID number alone
+        golden["name"] = link["name"]
+        changed.append("name")
+    if not golden["id_number"] and link["id_number"] and link["id_number"] not in used:
+        golden["id_number"] = link["id_number"]
         changed.append("id_number")
-    if patient.birth_date is None and f.birth_date is not None:
-        patient.birth_date = f.birth_date
-        changed.append("birth_date")
-    if not patient.sex and f.sex:
-        patient.sex = f.sex
-        changed.append("sex")
-    if f.phone and f.phone != patient.phone:
-        patient.phone = f.phone
-        changed.append("phone")
-    if patient.village_id is None and clean.village is not None:
-        patient.village = clean.village
-        patient.health_record_number = patient.health_record_number or next_health_record_number(
-            clean.village
-        )
-        changed += ["village", "health_record_number"]
-    address = clean.entry.address.strip()[:200]
-    if address and address != patient.address:
-        patient.address = address
-        changed.append("address")
+    for name in ("birth_date", "sex", "village_id"):
+        if not golden[name] and link[name]:
+            golden[name] = link[name]
+            changed.append(name)
+    for name in ("phone", "address"):
+        if link[name] and link[name] != golden[name]:
+            golden[name] = link[name]
+            changed.append(name)
+    return changed
+
+
+def _link_values(clean: Clean) -> dict[str, Any]:
+    f = clean.features
+    return {
+        "name": clean.name,
+        "id_number": clean.id_number,
+        "birth_date": f.birth_date,
+        "sex": f.sex,
+        "phone": f.phone,
+        "village_id": clean.village.pk if clean.village else None,
+        "address": clean.entry.address.strip()[:200],
+    }
+
+
+def _fill_golden(patient: Patient, clean: Clean) -> list[str]:
+    golden = {f: getattr(patient, f) for f in GOLDEN_FIELDS}
+    changed = fill_golden(golden, _link_values(clean), used=_NumberTaken())
+    if "village_id" in changed and not golden["health_record_number"] and clean.village is not None:
+        golden["health_record_number"] = next_health_record_number(clean.village)
+        changed.append("health_record_number")
+    for name in changed:
+        setattr(patient, name, golden[name])
     return changed
 
 
@@ -314,7 +338,6 @@ def _registration(
         probability=best.scored.probability if best else None,
         explanation=_explain(result),
         config=result.config.row,
-        id_head=keys.id_head,
         id_tail=keys.id_tail,
         name_key=keys.name_key,
         birth_key=keys.birth_key,
