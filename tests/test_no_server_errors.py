@@ -49,15 +49,40 @@ def _values(county: Any) -> dict[str, str]:
         purpose="技术帮扶",
     )
     department = county.lead.departments.first()
+    review_id, merge_id = _mpi_values(county)
     return {
         "code": county.township.code,
         "health_record_number": patient.health_record_number,
         "staff_id": str(staff.pk),
         "secondment_id": str(secondment.pk),
         "department_id": str(department.pk if department else 1),
+        "review_id": str(review_id),
+        "merge_id": str(merge_id),
         "id": str(staff.pk),
         "pk": str(staff.pk),
     }
+
+
+def _mpi_values(county: Any) -> tuple[int, int]:
+    """An open possible-duplicate review and a merge (from a second pair, decided "same")."""
+    from yigongti.patients.matching.services import Entry, registration_create, review_decide
+    from yigongti.patients.models import MatchReview, Merge
+
+    ids = []
+    for name, phone in (("刘秀英", "13500000005"), ("黄小燕", "13500000006")):
+        registration_create(
+            actor=None,
+            institution=county.lead,
+            entry=Entry(name=name, sex="F", birth_date=dt.date(1968, 4, 9), phone=phone),
+        )
+        new = registration_create(
+            actor=None,
+            institution=county.township,
+            entry=Entry(name=name, sex="F", birth_date=dt.date(1968, 9, 4)),
+        ).patient
+        ids.append(MatchReview.objects.get(patient=new).pk)
+    review_decide(actor=None, review_id=ids[1], same=True)
+    return ids[0], Merge.objects.get(review_id=ids[1]).pk
 
 
 #: Values for string parameters that must give a 4xx: unknown, a NUL (PostgreSQL refuses it), CJK + emoji.

@@ -121,8 +121,13 @@ def _oversight_context(scope: Scope) -> dict[str, Any]:
 
 
 def office_home(request: HttpRequest, scope: Scope) -> HttpResponse:
+    from yigongti.patients.matching.selectors import review_counts_for
+    from yigongti.patients.models import ReviewStatus
+
     context = _oversight_context(scope)
     context["can_write"] = scope.can_write
+    if scope.manages_consortium:  # the master index's steward: possible duplicates to decide
+        context["open_reviews"] = review_counts_for(scope=scope).get(ReviewStatus.OPEN, 0)
     return render(request, "core/home_oversight.html", context)
 
 
