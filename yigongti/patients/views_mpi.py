@@ -225,7 +225,7 @@ def _report(request: HttpRequest, done: Registered) -> None:
         )
     elif done.decision == Decision.LINKED:
         messages.success(request, _("Linked to the existing resident %(name)s.") % names)
-    elif done.decision == Decision.REVIEW:
+    elif done.decision == Decision.REVIEW and registration.reviews.exists():  # none if all were non-matches
         messages.warning(
             request,
             _(
