@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,9 +20,11 @@ from django.db import transaction
 from yigongti.accounts.choices import Role
 from yigongti.accounts.services import membership_grant, user_create
 from yigongti.core.audit import audit
+from yigongti.patients.matching.configs import MIN_RECORDS, config_train
 from yigongti.patients.models import Patient
 from yigongti.patients.services import patient_link_user
 
+from .duplicates import SHARE, register_duplicates
 from .logins import DEMO_PASSWORD
 from .residents import ResidentStats, insert_residents, village_refs
 from .structure import County, StructureBuilder
@@ -57,6 +60,8 @@ def generate_county(
     chunk_size: int = 5000,
     method: str = "auto",
     progress: Callable[[int], None] | None = None,
+    duplicate_share: float = SHARE,
+    train: bool = True,
 ) -> GenerationReport:
     """Build the county into an empty database (the caller checks that it is empty)."""
     report = GenerationReport(seed=seed, as_of=as_of)
@@ -75,7 +80,16 @@ def generate_county(
         progress=progress,
     )
     report.seconds["residents"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    duplicates = register_duplicates(seed=seed) if duplicate_share else Counter()
+    if duplicates and train and residents >= MIN_RECORDS:
+        config_train(actor=None)
+    report.seconds["registrations"] = time.perf_counter() - started
     counts: dict[str, Any] = dict(county.counts)
+    counts["registrations_linked"] = duplicates.get("linked", 0)
+    counts["registrations_review"] = duplicates.get("review", 0)
+    counts["registrations_new"] = duplicates.get("new", 0)
     if _link_resident_login(county, stats):
         counts["logins"] = counts.get("logins", 0) + 1
     counts["households"] = stats.households

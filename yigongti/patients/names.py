@@ -159,7 +159,7 @@ def _combinations(units: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
     return [tuple(reading for _, reading in combo) for combo in ranked[:MAX_KEYS]]
 
 
-@lru_cache(maxsize=65536)  # names repeat; a bounded cache keeps a million-row load flat
+@lru_cache(maxsize=1 << 18)  # names repeat; a bounded cache keeps a million-row load flat
 def _keys(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     units = _units(simplified(name))
     if not units:

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gc
 import hashlib
 import itertools
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -46,6 +47,7 @@ from .services import (
     clean_sex,
     fill_golden,
     village_from_address,
+    village_keys,
 )
 
 KEY_COLUMNS = ("id_number", "id_tail", "phone", "name_key", "birth_key")
@@ -99,7 +101,9 @@ class CleanRow(NamedTuple):
     f: Features
 
 
-def clean_row(row: SourceRow, village_code: dict[int, str]) -> CleanRow:
+def clean_row(
+    row: SourceRow, village_code: dict[int, str], villages: list[tuple[str, int]] | None = None
+) -> CleanRow:
     """Validate one file row (InvalidInput names the problem). A row without a name is kept when
     a valid ID number identifies the person; a name of digits only is refused."""
     if len(row.source_id) > 40:
@@ -115,7 +119,7 @@ def clean_row(row: SourceRow, village_code: dict[int, str]) -> CleanRow:
     birth = clean_birth_date(birth, today)
     number, problem = engine.normalise_id(row.id_number)
     name = clean_name(row.name) if row.name.strip() or not number or problem else ""
-    village_id = village_from_address(row.address)
+    village_id = village_from_address(row.address, villages)
     f = engine.features(
         name=name,
         sex=sex,
@@ -123,6 +127,7 @@ def clean_row(row: SourceRow, village_code: dict[int, str]) -> CleanRow:
         id_number=number,
         phone=row.phone,
         village=village_code.get(village_id, "") if village_id else "",
+        id_checked=(number, problem),
     )
     if f.birth_date is not None and f.birth_date > today:
         raise InvalidInput(_("The birth date in the ID number is out of range."), field="id_number")
@@ -167,8 +172,12 @@ class BatchLinker:
             Institution.objects.filter(kind=InstitutionKind.VILLAGE_CLINIC).values_list("pk", "code")
         )
         self.village_by_code = {code: pk for pk, code in self.village_code.items()}
+        self.village_keys = village_keys()
         self.pending = Pending()
-        self.counts: Counter[str] = Counter()
+        # a resumed run goes on counting where the interrupted one stopped
+        self.counts: Counter[str] = Counter(run.counts if run is not None else {})
+        self.resumed_from = run.rows_done if run is not None else 0
+        self.hrn_counters: dict[int, int] = {}
 
     # --- loading ------------------------------------------------------------------------------
 
@@ -278,11 +287,12 @@ class BatchLinker:
         return self._decide(*prepared)
 
     def _reject(self, line: int, source_id: str, reason: str) -> Outcome:
-        self.counts["rejected"] += 1
+        if line > self.resumed_from:
+            self.counts["rejected"] += 1
         return Outcome(line, source_id, "rejected", reason=reason)
 
     def _prepare(self, row: SourceRow) -> Outcome | tuple[SourceRow, Features, NewRegistration]:
-        c = clean_row(row, self.village_code)
+        c = clean_row(row, self.village_code, self.village_keys)
         known = self.known.get(row.source_id)
         if known is not None:
             birth_text = c.birth.isoformat() if c.birth else ""
@@ -290,7 +300,8 @@ class BatchLinker:
                 raise InvalidInput(
                     _("This source_id was imported before with other details."), field="source_id"
                 )
-            self.counts["unchanged"] += 1
+            if row.line > self.resumed_from:  # rows of the interrupted run are already counted
+                self.counts["unchanged"] += 1
             return Outcome(row.line, row.source_id, known[1], patient_id=known[0])
         name, sex, birth, number, problem, village_id, f = c
         outcome = Outcome(row.line, row.source_id, "new")
@@ -645,27 +656,34 @@ class _Writer:
             )
 
     def _numbers(self, goldens: list[dict[str, Any]]) -> None:
-        """Health-record numbers for residents who now have a village but no number yet."""
-        wanted: dict[int, list[dict[str, Any]]] = {}
+        """Health-record numbers for residents who now have a village but no number yet.
+
+        Each village's last number is read once per import and counted on in memory: a desk
+        registration in the same village during the import can take a number the import has
+        planned, and the chunk then fails on the unique number; re-running resumes there.
+        """
+        counters = self.linker.hrn_counters
         for golden in goldens:
-            if golden["village_id"] and not golden["health_record_number"]:
-                wanted.setdefault(golden["village_id"], []).append(golden)
-        for village_id, waiting in wanted.items():
+            village_id = golden["village_id"]
+            if not village_id or golden["health_record_number"]:
+                continue
             prefix = self.linker.village_code[village_id][:12]
-            top = (
-                Patient.objects.filter(
-                    health_record_number__gte=f"{prefix}00000", health_record_number__lte=f"{prefix}99999"
+            person = counters.get(village_id)
+            if person is None:
+                top = (
+                    Patient.objects.filter(
+                        health_record_number__gte=f"{prefix}00000", health_record_number__lte=f"{prefix}99999"
+                    )
+                    .order_by("-health_record_number")
+                    .values_list("health_record_number", flat=True)
+                    .first()
                 )
-                .order_by("-health_record_number")
-                .values_list("health_record_number", flat=True)
-                .first()
-            )
-            person = int(top[12:]) if top else 0
-            for golden in waiting:
-                person += 1
-                if person > 99_999:
-                    break  # the village's numbers are used up: the resident stays without one
-                golden["health_record_number"] = f"{prefix}{person:05d}"
+                person = int(top[12:]) if top else 0
+            if person >= 99_999:
+                continue  # the village's numbers are used up: the resident stays without one
+            person += 1
+            counters[village_id] = person
+            golden["health_record_number"] = f"{prefix}{person:05d}"
 
 
 GOLDEN_KEYS = (
@@ -726,6 +744,39 @@ def import_file(
     file resumes after the last written chunk and changes nothing that was written."""
     started = time.perf_counter()
     rows = importing.read_rows(path)  # a bad header raises here, before anything is written
+    # Millions of small, acyclic objects (features, keys, block lists) make the cyclic garbage
+    # collector rescan the whole heap again and again: freeze what exists and collect rarely.
+    gc.collect()
+    gc.freeze()
+    threshold = gc.get_threshold()
+    gc.set_threshold(200_000, 50, 1000)
+    try:
+        return _import(
+            path,
+            rows,
+            institution=institution,
+            links_out=links_out,
+            chunk=chunk,
+            on_row=on_row,
+            on_load=on_load,
+            started=started,
+        )
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+
+
+def _import(
+    path: Path,
+    rows: Iterator[SourceRow | RowProblem],
+    *,
+    institution: Institution,
+    links_out: Path,
+    chunk: int,
+    on_row: Callable[[int], None] | None,
+    on_load: Callable[[int], None] | None,
+    started: float,
+) -> ImportReport:
     first = next(rows, None)
     sha = file_sha256(path)
     run = (

@@ -105,9 +105,12 @@ def features(
     id_number: str = "",
     phone: str = "",
     village: str = "",
+    id_checked: tuple[str, str] | None = None,
 ) -> Features:
-    """Features of a record as entered (see the module docstring for the normalisation)."""
-    number, problem = normalise_id(id_number)
+    """Features of a record as entered (see the module docstring for the normalisation).
+
+    ``id_checked`` is ``normalise_id(id_number)`` when the caller has it already."""
+    number, problem = id_checked if id_checked is not None else normalise_id(id_number)
     valid = bool(number) and not problem
     if valid:
         if birth_date is None:

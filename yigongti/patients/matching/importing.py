@@ -7,8 +7,8 @@ that make the whole file unreadable (missing columns, not a CSV or FHIR file) ra
 
 CSV header: ``source_id,name,sex,birth_date,id_number,phone,address`` (any order, extra columns
 ignored; every column must be present, any field but ``source_id`` may be empty). The
-encoding is UTF-8 (with or without BOM) or, when that fails, what charset-normalizer detects,
-GBK read as its superset GB 18030. FHIR: a ``Bundle`` of ``Patient`` entries or NDJSON with one
+encoding is UTF-8 (with or without BOM) or, when that fails, GBK (read as its superset
+GB 18030). FHIR: a ``Bundle`` of ``Patient`` entries or NDJSON with one
 ``Patient`` per line (the FHIR bulk-data format); the resource's ``id`` is the source id.
 """
 
@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from charset_normalizer import from_bytes
 from django.utils.translation import gettext as _
 
 from yigongti.core.errors import InvalidInput
@@ -53,20 +52,19 @@ class RowProblem:
 
 
 def detect_encoding(sample: bytes) -> str:
-    """utf-8-sig when the sample decodes as UTF-8, else charset-normalizer's guess (GBK family → gb18030)."""
-    decoder = codecs.getincrementaldecoder("utf-8-sig")()
-    try:
-        decoder.decode(sample, final=False)  # a character cut at the sample's end is not an error
-        return "utf-8-sig"
-    except UnicodeDecodeError:
-        pass
-    best = from_bytes(sample).best()
-    if best is None:
-        raise InvalidInput(_("The file is neither UTF-8 nor GBK text."), field="file")
-    encoding = best.encoding.lower().replace("-", "_")
-    if encoding in ("gbk", "gb2312", "gb18030", "cp936", "hz"):
-        return "gb18030"
-    return best.encoding
+    """'utf-8-sig' when the sample is UTF-8, else 'gb18030' (GBK's superset) when it is GBK.
+
+    Only these two are accepted, so detection is a strict decode of each in turn: a guessing
+    detector takes short GBK files for Big5 or Korean and garbles every name.
+    """
+    for encoding in ("utf-8-sig", "gb18030"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            decoder.decode(sample, final=False)  # a character cut at the sample's end is not an error
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    raise InvalidInput(_("The file is neither UTF-8 nor GBK text."), field="file")
 
 
 def file_kind(path: Path) -> str:
@@ -96,18 +94,40 @@ def read_rows(path: Path) -> Iterator[SourceRow | RowProblem]:
 def read_csv(path: Path) -> Iterator[SourceRow | RowProblem]:
     with path.open("rb") as handle:
         encoding = detect_encoding(handle.read(SAMPLE_BYTES))
-    handle_text = path.open(encoding=encoding, newline="", errors="strict")
-    return _csv_rows(handle_text)
+    return _csv_rows(path, encoding)
 
 
-def _csv_rows(handle: io.TextIOBase) -> Iterator[SourceRow | RowProblem]:
-    with handle:
-        reader = csv.reader(handle)
+class _Lines:
+    """The file's lines decoded one by one, so that one badly encoded line (past the sample the
+    encoding was detected from) becomes one rejected row instead of ending the file."""
+
+    def __init__(self, handle: io.BufferedReader, encoding: str) -> None:
+        self.handle = handle
+        self.encoding = "utf-8" if encoding == "utf-8-sig" else encoding
+        self.number = 0
+        self.bad: list[int] = []
+
+    def __iter__(self) -> Iterator[str]:
+        for raw in self.handle:
+            self.number += 1
+            if self.number == 1:
+                raw = raw.removeprefix(codecs.BOM_UTF8)
+            try:
+                yield raw.decode(self.encoding)
+            except UnicodeDecodeError:
+                self.bad.append(self.number)
+                yield "\n"  # keeps the line count; the reader reports it
+
+
+def _csv_rows(path: Path, encoding: str) -> Iterator[SourceRow | RowProblem]:
+    with path.open("rb") as handle:
+        lines = _Lines(handle, encoding)
+        reader = csv.reader(lines)
         try:
             header = next(reader)
         except StopIteration:
             raise InvalidInput(_("The file is empty."), field="file") from None
-        except (UnicodeDecodeError, csv.Error):
+        except csv.Error:
             raise InvalidInput(_("The file is neither UTF-8 nor GBK text."), field="file") from None
         names = [h.strip().lower() for h in header]
         missing = [c for c in COLUMNS if c not in names]
@@ -117,21 +137,20 @@ def _csv_rows(handle: io.TextIOBase) -> Iterator[SourceRow | RowProblem]:
                 field="file",
             )
         where = [names.index(c) for c in COLUMNS]
-        line = 1
         while True:
             try:
                 values = next(reader)
             except StopIteration:
                 return
-            except UnicodeDecodeError:
-                line += 1
-                yield RowProblem(line, "", _("The line is not in the file's encoding."))
-                return  # the decoder cannot find its place again
             except csv.Error as error:
-                line += 1
-                yield RowProblem(line, "", _("The line is not valid CSV: %(error)s") % {"error": error})
+                yield RowProblem(
+                    reader.line_num, "", _("The line is not valid CSV: %(error)s") % {"error": error}
+                )
                 continue
             line = reader.line_num
+            if lines.bad and lines.bad[-1] == line:
+                yield RowProblem(line, "", _("The line is not in the file's encoding."))
+                continue
             if not any(v.strip() for v in values):
                 continue
             if len(values) < len(names):

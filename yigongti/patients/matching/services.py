@@ -140,15 +140,22 @@ def _village_keys() -> list[tuple[str, int]]:
     return keys
 
 
-def village_from_address(address: str) -> int | None:
-    """The village clinic whose settlement the address names, if exactly one fits."""
+def village_from_address(address: str, keys: list[tuple[str, int]] | None = None) -> int | None:
+    """The village clinic whose settlement the address names (the longest name that fits).
+
+    ``keys`` is ``_village_keys()``; the batch importer passes it once instead of reading the
+    cache for every row."""
     text = "".join((address or "").split())
     if not text:
         return None
-    for key, pk in _village_keys():
+    for key, pk in keys if keys is not None else _village_keys():
         if key in text:
             return pk
     return None
+
+
+def village_keys() -> list[tuple[str, int]]:
+    return _village_keys()
 
 
 def clean_entry(entry: Entry, *, today: dt.date | None = None) -> Clean:
