@@ -3,9 +3,11 @@
 A resident filed at the village clinic is registered again at the county hospital, the TCM
 hospital or the township centre: sometimes exactly, often with a traditional or homophone
 character in the name, a 15-digit legacy ID number or none at all, a typo in the number, the
-birth day and month swapped or one day off, a new phone. Each goes through the real matcher
-(``registration_create``), so most link, some land in the review queue (a person must decide),
-and the consortium office has real work. Then the matcher is trained on all registrations.
+birth day and month swapped or one day off, a new phone; and now and then a different person of
+the same name and birthday from another village, or a walk-in with almost no paperwork. Each
+goes through the real matcher (``registration_create``), so most link, some land in the review
+queue (a person must decide), and the consortium office has real work. Then the matcher is
+trained on all registrations.
 """
 
 from __future__ import annotations
@@ -66,13 +68,23 @@ def _swap(day: dt.date) -> dt.date:
         return day
 
 
-def corrupt(p: Patient, rng: random.Random, phone: Callable[[], str]) -> tuple[Entry, str]:
+def corrupt(
+    p: Patient, rng: random.Random, phone: Callable[[], str], addresses: list[str] | None = None
+) -> tuple[Entry, str]:
     """One later registration of ``p`` as a desk might type it, and what was changed."""
     name, number, birth, tel = p.name, p.id_number or "", p.birth_date, p.phone
     kind = rng.choices(
-        ("exact", "traditional", "homophone", "legacy", "typo", "no_id_swap", "no_id_near", "new_phone"),
-        weights=(15, 15, 20, 10, 10, 10, 10, 10),
+        KINDS,
+        weights=(15, 15, 20, 10, 10, 10, 10, 10, 6, 6),
     )[0]
+    address = p.address
+    if kind == "sparse" and birth is not None:  # a walk-in with little paperwork: a person decides
+        name = _homophone(name, rng) or name
+        number, tel, address = "", "", ""
+        birth = birth + dt.timedelta(days=rng.choice((-1, 1)))
+    elif kind == "namesake":  # another person of the same name and birthday from elsewhere
+        number, tel = "", phone()
+        address = rng.choice(addresses) if addresses else ""
     if kind == "traditional":
         name = _to_traditional().convert(name)
     elif kind == "homophone":
@@ -95,9 +107,23 @@ def corrupt(p: Patient, rng: random.Random, phone: Callable[[], str]) -> tuple[E
         birth_date=birth if rng.random() < 0.9 or not number else None,
         id_number=number,
         phone=tel,
-        address=p.address,
+        address=address,
     )
     return entry, kind
+
+
+KINDS = (
+    "exact",
+    "traditional",
+    "homophone",
+    "legacy",
+    "typo",
+    "no_id_swap",
+    "no_id_near",
+    "new_phone",
+    "sparse",
+    "namesake",
+)
 
 
 def register_duplicates(*, seed: int, share: float = SHARE) -> Counter[str]:
@@ -120,6 +146,13 @@ def register_duplicates(*, seed: int, share: float = SHARE) -> Counter[str]:
     chosen = sorted(rng.sample(ids, k=int(len(ids) * share))) if ids else []
     counts: Counter[str] = Counter()
     number = [0]
+    addresses = [
+        f"{a}{rng.randint(1, 12)}组"
+        for a in Institution.objects.filter(kind=InstitutionKind.VILLAGE_CLINIC).values_list(
+            "address", flat=True
+        )
+        if a
+    ]
 
     def phone() -> str:
         return "1" + rng.choice("3589") + "".join(rng.choice("0123456789") for _ in range(9))
@@ -128,7 +161,7 @@ def register_duplicates(*, seed: int, share: float = SHARE) -> Counter[str]:
         for _ in range(rng.randint(1, MAX_EXTRA)):
             town = township_of.get(patient.village_id or 0)
             where = town if town is not None and rng.random() < 0.35 else rng.choice(hospitals)
-            entry, kind = corrupt(patient, rng, phone)
+            entry, kind = corrupt(patient, rng, phone, addresses)
             number[0] += 1
             local = f"MZ{number[0]:07d}"
             done = registration_create(

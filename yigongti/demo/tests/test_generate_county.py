@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from io import StringIO
 
 import pytest
@@ -15,9 +16,10 @@ from yigongti.accounts.models import Membership, User
 from yigongti.core import idnumbers
 from yigongti.core.audit import verify_chain
 from yigongti.core.models import AuditEvent
+from yigongti.demo.duplicates import MAX_EXTRA
 from yigongti.demo.logins import DEMO_LOGINS, DEMO_PASSWORD
 from yigongti.institutions.models import Department, Institution, Secondment, Staff
-from yigongti.patients.models import Household, Patient
+from yigongti.patients.models import Household, MatchConfig, MatchReview, Patient, Registration
 
 from .helpers import AS_OF, RESIDENTS, generate
 
@@ -66,11 +68,12 @@ def test_small_county_has_the_yangshan_structure(generated):
 
 @pytest.mark.django_db
 def test_residents_have_valid_numbers_and_households(generated):
-    assert Patient.objects.count() == RESIDENTS
+    filed = Patient.objects.filter(registrations__source="filing").distinct()
+    assert filed.count() == RESIDENTS
     villages = dict(Institution.objects.filter(kind="village_clinic").values_list("pk", "code"))
     today = dt.date.fromisoformat(AS_OF)
     without_id = 0
-    for patient in Patient.objects.select_related("household"):
+    for patient in filed.select_related("household"):
         hrn = patient.health_record_number
         assert hrn is not None and patient.village_id is not None
         assert len(hrn) == 17 and hrn.isdigit()
@@ -98,10 +101,32 @@ def test_the_run_is_audited_once_and_the_chain_holds(generated):
     assert AuditEvent.objects.filter(verb="staff.create").count() == Staff.objects.count()
     assert (
         not AuditEvent.objects.filter(object_type="patients.patient")
-        .exclude(verb="patient.link_user")
+        .exclude(verb__in=["patient.link_user", "patient.register"])
         .exists()
     )
+    registered = Registration.objects.exclude(source="filing")
+    assert AuditEvent.objects.filter(verb="patient.register").count() == registered.count()
     assert verify_chain().problem is None
+
+
+@pytest.mark.django_db
+def test_later_registrations_at_other_members_link_and_fill_the_review_queue(generated):
+    desk = Registration.objects.exclude(source="filing")
+    assert RESIDENTS * 0.04 <= desk.count() <= RESIDENTS * 0.05 * MAX_EXTRA
+    assert not desk.filter(institution__kind="village_clinic").exists()
+    decisions = Counter(desk.values_list("decision", flat=True))
+    assert decisions["linked"] > decisions["review"] + decisions["new"]
+    assert decisions["review"] >= 1 and MatchReview.objects.filter(status="open").exists()
+    # every linked registration went to a resident of the same birth year or a close one
+    for reg in desk.filter(decision="linked").select_related("patient")[:100]:
+        assert reg.patient.merged_into_id is None
+        assert (
+            reg.birth_date is None
+            or reg.patient.birth_date is None
+            or abs(reg.birth_date.year - reg.patient.birth_date.year) <= 1
+        )
+    config = MatchConfig.objects.get()
+    assert config.version == 1 and config.parameters["engine"].startswith("splink")
 
 
 @pytest.mark.django_db

@@ -9,6 +9,7 @@ decision can always be explained with its own weights.
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -101,7 +102,15 @@ def config_train(
     if len(records) < MIN_RECORDS:
         raise InvalidInput(_("Too few registrations to estimate weights from."), field="sample")
     started = time.perf_counter()
-    parameters = train(records, seed=seed)
+    # Splink logs a warning for every level an EM pass cannot see (the field it blocks on):
+    # expected, and each level is trained by another pass; keep the console for real problems.
+    splink_log = logging.getLogger("splink")
+    level = splink_log.level
+    splink_log.setLevel(logging.ERROR)
+    try:
+        parameters = train(records, seed=seed)
+    finally:
+        splink_log.setLevel(level)
     seconds = time.perf_counter() - started
     config = MatchConfig.objects.create(
         version=(previous.version + 1) if previous else 1,
