@@ -331,7 +331,7 @@ class BatchLinker:
             "config_version": self.config.version,
             "decision": decision,
             "candidates": [
-                {"patient_id": self.patient_ids[c.patient_id], **c.scored.explanation()}
+                {"patient_id": c.patient_id, **c.scored.explanation()}  # internal index until written
                 for c in ranked[:MAX_REVIEWS]
             ],
         }
@@ -580,7 +580,7 @@ class _Writer:
                     "",
                     reg.outcome.decision,
                     reg.probability,
-                    json.dumps(reg.explanation, ensure_ascii=False),
+                    json.dumps(self._resolved(reg.explanation), ensure_ascii=False),
                     config_id,
                     reg.keys.id_tail,
                     reg.keys.name_key,
@@ -624,6 +624,13 @@ class _Writer:
             },
             institution_id=linker.institution.pk,
         )
+
+    def _resolved(self, explanation: dict[str, Any]) -> dict[str, Any]:
+        """The explanation with the candidates' internal indices replaced by their patient ids
+        (a candidate filed earlier in the same chunk has its id only now)."""
+        ids = self.linker.patient_ids
+        candidates = [{**c, "patient_id": ids[c["patient_id"]]} for c in explanation["candidates"]]
+        return {**explanation, "candidates": candidates}
 
     def _update_existing(self) -> None:
         """Golden-record updates of residents written before this chunk and linked in it."""

@@ -736,3 +736,16 @@ def test_train_matcher_refuses_a_file_with_too_few_rows(county: SmallCounty, tmp
     with pytest.raises(CommandError):
         call_command("train_matcher", "--from-file", str(write_csv(tmp_path / "few.csv", PEOPLE)))
     assert MatchConfig.objects.count() == 0
+
+
+@pytest.mark.parametrize("chunk", ["5000", "1"])
+def test_the_explanation_names_the_candidate_filed_earlier_in_the_same_chunk(
+    county: SmallCounty, tmp_path: Path, chunk: str
+) -> None:
+    links = tmp_path / "links.csv"
+    import_residents(write_csv(tmp_path / "in.csv", PEOPLE), links, "--chunk", chunk)
+    first = registration("A1")
+    for source_id in ("A2", "A3"):
+        explained = registration(source_id).explanation
+        assert explained["candidates"][0]["patient_id"] == first.patient_id
+    assert registration("A2").explanation["decision"] == "linked"
