@@ -7,10 +7,12 @@ at a time; the web session remembers which, and API tokens use the user's first 
 Who sees what:
 
 - consortium office: every institution of its consortium and the external hospitals; residents
-  only as aggregates (no personal rows).
+  only as aggregates (no personal rows), except the two records of a possible duplicate it
+  reviews as the master index's steward (``patients.matching.selectors``, audited).
 - county health bureau: every consortium of its county, read-only, aggregates only.
 - county-level staff (doctors, nurses, pharmacists, dispatchers at a county hospital): their
-  own institution; personal rows arrive later through referrals and shared centres.
+  own institution; when registering a patient, the masked likely matches; personal rows arrive
+  later through referrals and shared centres.
 - township staff: their centre and its village clinics, and the residents of those villages.
 - village doctor: her clinic and its residents.
 - resident: only themself.
