@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
+from ninja.responses import Status
 
 from yigongti.accounts.choices import Role
 from yigongti.core import idnumbers
@@ -142,7 +143,7 @@ def patient_list(request: HttpRequest, filters: Query[PatientFilter]) -> dict[st
     response={200: RegisteredOut, 201: RegisteredOut, **WRITE_ERRORS},
     summary="Register a resident at the caller's institution: link, review or new",
 )
-def patient_register(request: HttpRequest, body: RegistrationIn) -> tuple[int, RegisteredOut]:
+def patient_register(request: HttpRequest, body: RegistrationIn) -> Status[RegisteredOut]:
     scope = request_scope(request)
     require_registrar(scope)
     if scope.membership is None:
@@ -159,7 +160,7 @@ def patient_register(request: HttpRequest, body: RegistrationIn) -> tuple[int, R
         health_record_number=done.patient.health_record_number,
         id_number_problem=done.registration.id_problem,
     )
-    return (201 if done.created else 200), out
+    return Status(201 if done.created else 200, out)
 
 
 @router.get(

@@ -235,12 +235,14 @@ class BatchLinker:
             self.internal[db_id] = index
         return index
 
-    def _add_registration(self, patient: int, f: Features) -> engine.StoredKeys:
+    def _add_registration(
+        self, patient: int, f: Features, keys: engine.StoredKeys | None = None
+    ) -> engine.StoredKeys:
         index = len(self.reg_features)
         self.reg_features.append(f)
         self.reg_patient.append(patient)
         self.patient_regs[patient].append(index)
-        keys = engine.stored_keys(f)
+        keys = keys if keys is not None else engine.stored_keys(f)
         for block, value in zip(self.blocks, (getattr(keys, c) for c in KEY_COLUMNS), strict=True):
             if value:
                 entries = block.get(value)
@@ -353,7 +355,7 @@ class BatchLinker:
                             )
                         )
         outcome.patient = patient
-        self._add_registration(patient, f)
+        self._add_registration(patient, f, reg.keys)
         self.pending.registrations.append(reg)
         self.counts[decision] += 1
         return outcome

@@ -149,7 +149,7 @@ def _name_key(reading: str, birth: dt.date | None) -> str:
 
 
 def _birth_key(birth: dt.date, sex: str, initial: str) -> str:
-    return f"{birth:%Y%m%d}{sex}{initial}"
+    return birth.isoformat() + sex + initial  # "1968-04-09Mz": 12 characters
 
 
 def stored_keys(f: Features) -> StoredKeys:
