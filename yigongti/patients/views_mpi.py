@@ -76,6 +76,18 @@ FIELD_LEVEL_LABELS: dict[tuple[str, str], Any] = {
     ("birth_date", "near"): pgettext_lazy("match level", "one day apart"),
 }
 
+#: Why the matcher would not link a pair on its own (``engine.GUARDS``).
+GUARD_LABELS: dict[str, Any] = {
+    "id_conflict": gettext_lazy("Both ID numbers are valid and they differ"),
+    "sex_different": gettext_lazy("The sexes differ"),
+    "name_different": gettext_lazy("The names differ (not only in how they are written)"),
+}
+
+
+def guard_labels(guards: list[str] | tuple[str, ...] | None) -> list[Any]:
+    return [GUARD_LABELS.get(g, g) for g in guards or ()]
+
+
 DECISION_LABELS: dict[str, Any] = {
     Decision.LINKED: gettext_lazy("Will be linked to an existing resident"),
     Decision.REVIEW: gettext_lazy("Needs review by a person"),
@@ -185,6 +197,7 @@ def _candidate(candidate: Candidate, patient: Patient) -> dict[str, Any]:
         "weight": signed(explanation["weight"]),
         "fields": explained_fields(explanation["fields"]),
         "name_frequency_adjustment": explanation["name_frequency_adjustment"],
+        "guards": guard_labels(explanation["guards"]),
     }
 
 
@@ -412,6 +425,7 @@ def review_detail(request: HttpRequest, review_id: int) -> HttpResponse:
         "probability": percent(review.probability),
         "weight": signed(float(explanation.get("weight", 0.0))),
         "name_frequency_adjustment": signed(float(explanation.get("name_frequency_adjustment", 0.0))),
+        "guards": guard_labels(explanation.get("guards")),
         "merge": view.merge,
         "is_open": review.status == ReviewStatus.OPEN,
     }

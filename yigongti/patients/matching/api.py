@@ -77,6 +77,9 @@ class CandidateOut(Schema):
     score: float = Field(..., description="Match weight (log2 odds)")
     probability: float
     fields: list[FieldOut]
+    guards: list[str] = Field(
+        ..., description="Why this pair is never linked without a person (may be empty)"
+    )
     name: str
     sex: str
     birth_date: dt.date | None
@@ -108,6 +111,7 @@ def _candidate_out(c: Candidate, patients: dict[int, Patient]) -> CandidateOut:
         score=explained["weight"],
         probability=c.scored.probability,
         fields=[FieldOut(**f) for f in explained["fields"]],
+        guards=explained["guards"],
         name=p.name,
         sex=p.sex,
         birth_date=p.birth_date,
@@ -152,6 +156,7 @@ class ReviewOut(Schema):
     new: ReviewSideOut
     candidate: ReviewSideOut
     fields: list[FieldOut]
+    guards: list[str]
 
 
 class ReviewPage(PageOut[ReviewOut]):
@@ -187,6 +192,7 @@ def _review_out(r: MatchReview, counts: tuple[int, int] = (0, 0)) -> ReviewOut:
         new=_side_out(r.patient, counts[0]),
         candidate=_side_out(r.candidate, counts[1]),
         fields=[FieldOut(**f) for f in r.explanation.get("fields", [])],
+        guards=list(r.explanation.get("guards", [])),
     )
 
 

@@ -179,3 +179,13 @@ def test_unknown_review_and_merge_are_404(county):
     assert office.get("/api/patients/reviews/999999").status_code == 404
     assert _post(office, "/api/patients/reviews/999999/decision", {"same": False}).status_code == 404
     assert _post(office, "/api/patients/merges/999999/undo", {}).status_code == 404
+
+
+def test_twins_are_sent_to_a_person_with_the_reasons(county):
+    doctor = _api(county, Role.COUNTY_DOCTOR)
+    home = {"sex": "M", "birth_date": "1968-04-09", "phone": "13600000006", "address": "东山村3号"}
+    _post(doctor, "/api/patients", {**home, "name": "李明", "id_number": ID})
+    twin = {**home, "name": "李亮", "id_number": idnumbers.build("441823", BIRTH, 125)}
+    body = _post(doctor, "/api/patients/match", twin).json()
+    assert body["decision"] != "linked"
+    assert set(body["candidates"][0]["guards"]) == {"id_conflict", "name_different"}
