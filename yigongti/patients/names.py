@@ -115,7 +115,8 @@ def _char_readings(ch: str) -> tuple[str, ...]:
         folded = ch.lower()
         return (folded,) if folded.isascii() and folded.isalnum() else ()
     readings: list[str] = []
-    for reading in pinyin(ch, style=Style.NORMAL, heteronym=True, errors="ignore")[0]:
+    found = pinyin(ch, style=Style.NORMAL, heteronym=True, errors="ignore")
+    for reading in found[0] if found else ():  # a rare extension character may have no reading
         for spelling in (reading, reading.replace("v", "u")):
             if spelling.isascii() and spelling.isalpha() and spelling not in readings:
                 readings.append(spelling)

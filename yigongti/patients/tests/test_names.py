@@ -98,3 +98,10 @@ def test_keys_are_capped_with_the_likeliest_kept():
 )
 def test_normalise_query(q, kind, value):
     assert normalise_query(q) == (kind, value)
+
+
+def test_a_rare_character_without_a_reading_gives_no_key_and_no_error():
+    from yigongti.patients.names import pinyin_readings
+
+    assert pinyin_readings("\U0002ab24") == ()
+    assert pinyin_readings("张\U0002ab24") == ("zhang",)
