@@ -17,10 +17,14 @@ import gc
 import hashlib
 import itertools
 import json
+import multiprocessing
+import os
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -79,6 +83,7 @@ class NewRegistration:
     keys: engine.StoredKeys
     probability: float | None
     explanation: dict[str, Any]
+    name_rows: list[tuple[str, str]]
 
 
 @dataclass(slots=True)
@@ -99,6 +104,8 @@ class CleanRow(NamedTuple):
     problem: str
     village_id: int | None
     f: Features
+    stored: engine.StoredKeys
+    name_rows: list[tuple[str, str]]  # the name's search keys, for a new resident
 
 
 def clean_row(
@@ -131,7 +138,7 @@ def clean_row(
     )
     if f.birth_date is not None and f.birth_date > today:
         raise InvalidInput(_("The birth date in the ID number is out of range."), field="id_number")
-    return CleanRow(name, sex, birth, number, problem, village_id, f)
+    return CleanRow(name, sex, birth, number, problem, village_id, f, engine.stored_keys(f), name_keys(name))
 
 
 def row_features(row: SourceRow, village_code: dict[int, str]) -> Features | None:
@@ -268,8 +275,11 @@ class BatchLinker:
         stored = ((p, self.reg_features[r]) for p in patients for r in self.patient_regs[p])
         return engine.best_per_patient(self.model, f, stored, self._name_share)
 
-    def link(self, row: SourceRow | RowProblem) -> Outcome:
-        """Decide one row and queue its writes; a bad row gives a ``rejected`` outcome."""
+    def link(self, row: SourceRow | RowProblem, cleaned: CleanRow | str | None = None) -> Outcome:
+        """Decide one row and queue its writes; a bad row gives a ``rejected`` outcome.
+
+        ``cleaned`` is ``clean_row(row)`` (or its error message) when a preparing process did it.
+        """
         if isinstance(row, RowProblem):
             return self._reject(row.line, row.source_id, row.reason)
         if not row.source_id:
@@ -280,8 +290,10 @@ class BatchLinker:
                 row.line, row.source_id, _("Duplicate source_id (first on line %(line)s).") % {"line": first}
             )
         self.seen[row.source_id] = row.line
+        if isinstance(cleaned, str):
+            return self._reject(row.line, row.source_id, cleaned)
         try:
-            prepared = self._prepare(row)
+            prepared = self._prepare(row, cleaned)
         except InvalidInput as error:
             return self._reject(row.line, row.source_id, str(error.message))
         if isinstance(prepared, Outcome):
@@ -293,8 +305,10 @@ class BatchLinker:
             self.counts["rejected"] += 1
         return Outcome(line, source_id, "rejected", reason=reason)
 
-    def _prepare(self, row: SourceRow) -> Outcome | tuple[SourceRow, Features, NewRegistration]:
-        c = clean_row(row, self.village_code, self.village_keys)
+    def _prepare(
+        self, row: SourceRow, cleaned: CleanRow | None
+    ) -> Outcome | tuple[SourceRow, Features, NewRegistration]:
+        c = cleaned if cleaned is not None else clean_row(row, self.village_code, self.village_keys)
         known = self.known.get(row.source_id)
         if known is not None:
             birth_text = c.birth.isoformat() if c.birth else ""
@@ -305,7 +319,7 @@ class BatchLinker:
             if row.line > self.resumed_from:  # rows of the interrupted run are already counted
                 self.counts["unchanged"] += 1
             return Outcome(row.line, row.source_id, known[1], patient_id=known[0])
-        name, sex, birth, number, problem, village_id, f = c
+        name, sex, birth, number, problem, village_id, f, stored, name_rows = c
         outcome = Outcome(row.line, row.source_id, "new")
         reg = NewRegistration(
             outcome,
@@ -317,9 +331,10 @@ class BatchLinker:
             problem,
             village_id,
             f,
-            engine.stored_keys(f),
+            stored,
             None,
             {},
+            name_rows,
         )
         return row, f, reg
 
@@ -370,6 +385,7 @@ class BatchLinker:
         self.golden[index] = {
             "id_number": number,
             "name": reg.name,
+            "_name_rows": (reg.name, reg.name_rows),
             "sex": f.sex,
             "birth_date": f.birth_date,
             "phone": f.phone,
@@ -554,7 +570,10 @@ class _Writer:
                     now,
                 )
             )
-            keys.extend((new_id, kind, key) for kind, key in name_keys(g["name"]))
+            named, rows = g["_name_rows"]
+            keys.extend(
+                (new_id, kind, key) for kind, key in (rows if named == g["name"] else name_keys(g["name"]))
+            )
         self._rows(Patient._meta.db_table, PATIENT_COLUMNS, patients)
         self._rows(PatientNameKey._meta.db_table, ("patient_id", "kind", "key"), keys)
         reg_ids = self._ids(Registration, len(pending.registrations))
@@ -747,6 +766,7 @@ def import_file(
     chunk: int = 5000,
     on_row: Callable[[int], None] | None = None,
     on_load: Callable[[int], None] | None = None,
+    parallel: bool | None = None,
 ) -> ImportReport:
     """Import ``path`` into the index at ``institution``; write ``links_out`` (one row per input
     row: source_id, patient_id, decision; rejected rows have no patient_id). Re-running the same
@@ -769,6 +789,7 @@ def import_file(
             on_row=on_row,
             on_load=on_load,
             started=started,
+            parallel=parallel,
         )
     finally:
         gc.set_threshold(*threshold)
@@ -785,6 +806,7 @@ def _import(
     on_row: Callable[[int], None] | None,
     on_load: Callable[[int], None] | None,
     started: float,
+    parallel: bool | None,
 ) -> ImportReport:
     first = next(rows, None)
     sha = file_sha256(path)
@@ -817,8 +839,11 @@ def _import(
             outcomes.clear()
 
         stream = rows if first is None else itertools.chain([first], rows)
-        for row in stream:
-            outcomes.append(linker.link(row))
+        if parallel is None:
+            parallel = (os.cpu_count() or 1) > 1 and path.stat().st_size > PARALLEL_FROM_BYTES
+        prepared = _prepared_elsewhere(path, linker) if parallel else ((row, None) for row in stream)
+        for row, cleaned in prepared:
+            outcomes.append(linker.link(row, cleaned))
             total += 1
             if on_row is not None:
                 on_row(total)
@@ -842,3 +867,69 @@ def _import(
     return ImportReport(
         linker.run, resumed_from, linker.counts, rejected, time.perf_counter() - started, total
     )
+
+
+# --- a second process reads and cleans the file -------------------------------------------------
+
+#: Files larger than this are read and cleaned by a second process (``parallel=None``).
+PARALLEL_FROM_BYTES = 2_000_000
+
+#: Rows per message from the preparing process.
+PREPARED_BATCH = 2000
+
+
+def _prepare_in_child(
+    path: Path, village_code: dict[int, str], villages: list[tuple[str, int]], conn: Connection
+) -> None:
+    """The preparing process: read the file, clean each row, send (row, CleanRow | error) batches.
+
+    It never touches the database, and leaves with ``os._exit`` so that no inherited database
+    connection is closed (and so broken) from here.
+    """
+    try:
+        out: list[tuple[Any, Any]] = []
+        for row in importing.read_rows(path):
+            cleaned: CleanRow | str | None = None
+            if isinstance(row, SourceRow) and row.source_id:
+                try:
+                    cleaned = clean_row(row, village_code, villages)
+                except InvalidInput as error:
+                    cleaned = str(error.message)
+            out.append((row, cleaned))
+            if len(out) >= PREPARED_BATCH:
+                conn.send(out)
+                out = []
+        conn.send(out)
+        conn.send(None)
+    except BaseException:
+        conn.send(("error", traceback.format_exc()))
+    finally:
+        conn.close()
+        os._exit(0)
+
+
+def _prepared_elsewhere(path: Path, linker: BatchLinker) -> Iterator[tuple[Any, CleanRow | str | None]]:
+    """Rows cleaned by a forked process while this one links and writes (two cores, two stages)."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(
+        target=_prepare_in_child, args=(path, linker.village_code, linker.village_keys, sender), daemon=True
+    )
+    child.start()
+    sender.close()
+    try:
+        while True:
+            try:
+                batch = receiver.recv()
+            except EOFError:
+                raise RuntimeError("The process reading the file stopped unexpectedly.") from None
+            if batch is None:
+                return
+            if isinstance(batch, tuple):
+                raise RuntimeError(f"The process reading the file failed:\n{batch[1]}")
+            yield from batch
+    finally:
+        receiver.close()
+        if child.is_alive():
+            child.terminate()
+        child.join()

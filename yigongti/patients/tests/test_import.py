@@ -749,3 +749,18 @@ def test_the_explanation_names_the_candidate_filed_earlier_in_the_same_chunk(
         explained = registration(source_id).explanation
         assert explained["candidates"][0]["patient_id"] == first.patient_id
     assert registration("A2").explanation["decision"] == "linked"
+
+
+def test_a_second_process_cleaning_the_rows_gives_the_same_links(county: SmallCounty, tmp_path: Path) -> None:
+    rows = [*PEOPLE, ("X1", "12345", "M", "1990-01-01", "", "", ""), ("A1", "陈志强", "男", "", "", "", "")]
+    source = write_csv(tmp_path / "in.csv", rows)
+    import_residents(source, tmp_path / "inline.csv", "--parallel", "no")
+    inline = read_links(tmp_path / "inline.csv")
+    Registration.objects.exclude(source="filing").delete()
+    Patient.objects.filter(registrations__isnull=True).delete()
+    ImportRun.objects.all().delete()
+    import_residents(source, tmp_path / "forked.csv", "--parallel", "yes")
+    forked = read_links(tmp_path / "forked.csv")
+    assert [(r[0], r[2]) for r in forked] == [(r[0], r[2]) for r in inline]
+    assert [r[2] for r in forked][-2:] == ["rejected", "rejected"]  # a name of digits; a duplicate source_id
+    assert Registration.objects.filter(source="import").count() == len(PEOPLE)

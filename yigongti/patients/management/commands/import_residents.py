@@ -42,6 +42,12 @@ class Command(BaseCommand):
             "--chunk", type=int, default=5000, help="registrations per transaction (default 5000)"
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        parser.add_argument(
+            "--parallel",
+            choices=("auto", "yes", "no"),
+            default="auto",
+            help="clean rows in a second process (auto: for files over 2 MB on a multi-core machine)",
+        )
 
     def _institution(self, code: str) -> Institution:
         qs = Institution.objects.all()
@@ -83,6 +89,7 @@ class Command(BaseCommand):
                 chunk=options["chunk"],
                 on_row=on_row,
                 on_load=on_load,
+                parallel={"auto": None, "yes": True, "no": False}[options["parallel"]],
             )
         except DomainError as exc:
             raise CommandError(str(exc.message)) from exc
