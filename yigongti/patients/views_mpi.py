@@ -81,6 +81,8 @@ GUARD_LABELS: dict[str, Any] = {
     "id_conflict": gettext_lazy("Both ID numbers are valid and they differ"),
     "sex_different": gettext_lazy("The sexes differ"),
     "name_different": gettext_lazy("The names differ (not only in how they are written)"),
+    "birth_different": gettext_lazy("The birth dates are far apart"),
+    "moved_unconfirmed": gettext_lazy("Different villages, and neither the ID number nor the phone agrees"),
 }
 
 

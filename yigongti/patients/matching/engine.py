@@ -284,14 +284,21 @@ def _clamp(value: float) -> float:
 
 #: Levels that forbid an automatic link whatever the weights say: a person decides. Household
 #: members share a phone, an address and often a birth date (twins), so those agreements are
-#: not independent evidence; two valid ID numbers that differ, different sexes or different
-#: names mean "probably two people" even when everything else agrees.
+#: not independent evidence; two valid ID numbers that differ, different sexes, different names
+#: or birth dates far apart (a father and son of one name) mean "probably two people" even when
+#: everything else agrees.
 GUARDS: dict[tuple[str, str], str] = {
     ("id_number", "conflict"): "id_conflict",
     ("sex", "different"): "sex_different",
     ("name", "similar"): "name_different",
     ("name", "different"): "name_different",
+    ("birth_date", "different"): "birth_different",
 }
+
+#: Guards that the same valid ID number lifts: twins never share one, so with it a flipped sex,
+#: a similar-sounding character (程/陈, 琳/玲) or a mistyped birth date is a typo. A wholly different name still
+#: stops the link: a child is sometimes registered under a parent's number.
+LIFTED_BY_ID: frozenset[str] = frozenset({"sex_different", "similar_name", "birth_different"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,6 +327,24 @@ class Scored:
             "name_frequency_adjustment": round(self.tf_adjustment, 2),
             "guards": list(self.guards),
         }
+
+
+def _guards(lv: tuple[str, ...]) -> tuple[str, ...]:
+    """The guards of one combination of levels (``FIELDS`` order), after ``LIFTED_BY_ID``."""
+    id_exact = lv[0] == "exact"
+    found: list[str] = []
+    for field, level in zip(FIELDS, lv, strict=True):
+        guard = GUARDS.get((field, level))
+        if guard is None:
+            continue
+        lifted = "similar_name" if (field, level) == ("name", "similar") else guard
+        if id_exact and lifted in LIFTED_BY_ID:
+            continue
+        if guard not in found:
+            found.append(guard)
+    if lv[4] == "different" and lv[0] != "exact" and lv[3] != "exact":
+        found.append("moved_unconfirmed")  # namesakes born the same day live in different villages
+    return tuple(found)
 
 
 class Model:
@@ -371,9 +396,7 @@ class Model:
         found = self._combinations.get(lv)
         if found is None:
             ws = tuple(table[level] for table, level in zip(self._tables, lv, strict=True))
-            guards = tuple(
-                dict.fromkeys(g for f, level in zip(FIELDS, lv, strict=True) if (g := GUARDS.get((f, level))))
-            )
+            guards = _guards(lv)
             found = (self.prior_weight + sum(ws), ws, guards)
             self._combinations[lv] = found
         return found

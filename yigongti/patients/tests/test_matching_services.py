@@ -187,3 +187,32 @@ def test_a_village_in_the_address_files_a_health_record_number(county):
     )
     assert done.patient.village_id == county.village.pk
     assert done.patient.health_record_number.startswith(county.village.code)
+
+
+def test_father_and_son_of_one_name_sharing_a_phone_are_not_linked(county):
+    home = {"name": "李明", "sex": "M", "phone": "13600000006", "village_code": county.village.code}
+    father = _register(county, Entry(**home, birth_date=dt.date(1960, 5, 1), id_number=ID))
+    son = _register(county, Entry(**home, birth_date=dt.date(1988, 6, 19)))
+    assert son.decision != "linked" and son.patient.pk != father.patient.pk
+    assert "birth_different" in son.registration.explanation["candidates"][0]["guards"]
+
+
+def test_namesakes_born_the_same_day_in_other_villages_go_to_a_person(county):
+    one = _register(
+        county,
+        Entry(name="王妹英", sex="F", birth_date=BIRTH, id_number=ID, village_code=county.village.code),
+    )
+    other = _register(
+        county, Entry(name="王妹英", sex="F", birth_date=BIRTH, village_code=county.foreign_village.code)
+    )
+    assert other.decision != "linked" and other.patient.pk != one.patient.pk
+
+
+def test_the_same_valid_id_lifts_a_flipped_sex_and_a_similar_character(county):
+    first = _register(
+        county, Entry(name="刘娟玲", sex="F", birth_date=BIRTH, id_number=ID, phone="13800000009")
+    )
+    again = _register(
+        county, Entry(name="刘娟琳", sex="M", birth_date=BIRTH, id_number=ID, phone="13800000009")
+    )
+    assert again.decision == "linked" and again.patient.pk == first.patient.pk
