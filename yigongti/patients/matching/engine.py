@@ -296,8 +296,8 @@ GUARDS: dict[tuple[str, str], str] = {
 }
 
 #: Guards that the same valid ID number lifts: twins never share one, so with it a flipped sex,
-#: a similar-sounding character (程/陈, 琳/玲) or a mistyped birth date is a typo. A wholly different name still
-#: stops the link: a child is sometimes registered under a parent's number.
+#: a similar-sounding character (程/陈, 琳/玲) or a mistyped birth date is a typo. A wholly
+#: different name still stops the link: a child is sometimes registered under a parent's number.
 LIFTED_BY_ID: frozenset[str] = frozenset({"sex_different", "similar_name", "birth_different"})
 
 
