@@ -176,8 +176,8 @@ def clean_entry(entry: Entry, *, today: dt.date | None = None) -> Clean:
             raise InvalidInput(_("No village clinic has this code."), field="village_code")
     else:
         pk = village_from_address(entry.address)
-        if pk is not None:
-            village = Institution.objects.get(pk=pk)
+        if pk is not None:  # (the cached list may name a clinic removed since: then no village)
+            village = Institution.objects.filter(pk=pk, kind=InstitutionKind.VILLAGE_CLINIC).first()
     f = engine.features(
         name=name,
         sex=sex,
