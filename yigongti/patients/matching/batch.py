@@ -40,10 +40,18 @@ from yigongti.institutions.models import Institution
 
 from ..models import ImportRun, MatchReview, Patient, PatientNameKey, Registration
 from ..names import name_keys
+from ..services import REGISTRATION_COLUMNS as FILING_COLUMNS
 from . import engine, importing
 from .engine import Features, Model
 from .importing import RowProblem, SourceRow
-from .index import BLOCK_LIMIT, MAX_CANDIDATES, ActiveConfig, active_config, registration_features
+from .index import (
+    BLOCK_LIMIT,
+    FEATURE_FIELDS,
+    MAX_CANDIDATES,
+    ActiveConfig,
+    active_config,
+    registration_features,
+)
 from .services import (
     MAX_REVIEWS,
     clean_birth_date,
@@ -191,19 +199,8 @@ class BatchLinker:
     def load(self, progress: Any = None) -> int:
         """Read every registration's features and keys, residents' names, and this institution's
         local record numbers (for idempotent re-runs). Returns the registrations loaded."""
-        fields = (
-            "patient_id",
-            "name",
-            "sex",
-            "birth_date",
-            "id_number",
-            "id_number_entered",
-            "id_problem",
-            "phone",
-            "village__code",
-        )
         loaded = 0
-        qs = Registration.objects.filter(patient__merged_into__isnull=True).values(*fields).order_by()
+        qs = Registration.objects.filter(patient__merged_into__isnull=True).values(*FEATURE_FIELDS).order_by()
         for row in qs.iterator(chunk_size=20000):
             self._add_registration(self._patient_index(row["patient_id"]), registration_features(row))
             loaded += 1
@@ -450,33 +447,8 @@ PATIENT_COLUMNS = (
     "updated_at",
 )
 
-REGISTRATION_COLUMNS = (
-    "id",
-    "patient_id",
-    "institution_id",
-    "local_number",
-    "source",
-    "name",
-    "sex",
-    "birth_date",
-    "id_number_entered",
-    "id_number",
-    "id_problem",
-    "phone",
-    "address",
-    "village_id",
-    "health_card_number",
-    "insurance_number",
-    "decision",
-    "probability",
-    "explanation",
-    "config_id",
-    "id_tail",
-    "name_key",
-    "birth_key",
-    "created_at",
-    "updated_at",
-)
+#: The filing loader's columns (``patients.services``), with the key and the decision's details.
+REGISTRATION_COLUMNS = ("id", *FILING_COLUMNS, "probability", "config_id")
 
 REVIEW_COLUMNS = (
     "registration_id",
@@ -600,14 +572,14 @@ class _Writer:
                     "",
                     "",
                     reg.outcome.decision,
-                    reg.probability,
                     json.dumps(self._resolved(reg.explanation), ensure_ascii=False),
-                    config_id,
                     reg.keys.id_tail,
                     reg.keys.name_key,
                     reg.keys.birth_key,
                     now,
                     now,
+                    reg.probability,
+                    config_id,
                 )
             )
         self._rows(Registration._meta.db_table, REGISTRATION_COLUMNS, regs)

@@ -41,6 +41,36 @@ LEVELS: dict[str, tuple[str, ...]] = {
     "sex": ("exact", "different"),
 }
 
+#: Starting m and u per level: the weights before the first training, and for a level Splink
+#: could not estimate (``training``, listed in ``defaults_used``). m from the error
+#: rates of county registration data, u from the spread of a county's values (a birth date is
+#: shared by about 1 in 25,000 random pairs, a village by 1 in 100). The one commonly used is u
+#: of ``id_number.near``: two different people's numbers one typo apart are so rare that the
+#: 2 million sampled pairs often hold none; 1e-6 is below what such a sample could show.
+DEFAULT_FIELDS: dict[str, dict[str, dict[str, float]]] = {
+    "id_number": {
+        "exact": {"m": 0.80, "u": 1e-6},
+        "near": {"m": 0.03, "u": 1e-6},
+        "conflict": {"m": 0.005, "u": 0.999},
+    },
+    "name": {
+        "exact": {"m": 0.85, "u": 0.002},
+        "pinyin": {"m": 0.08, "u": 0.001},
+        "similar": {"m": 0.04, "u": 0.01},
+        "different": {"m": 0.03, "u": 0.987},
+    },
+    "birth_date": {
+        "exact": {"m": 0.93, "u": 4e-5},
+        "swap": {"m": 0.02, "u": 4e-5},
+        "near": {"m": 0.02, "u": 8e-5},
+        "different": {"m": 0.03, "u": 0.9999},
+    },
+    "phone": {"exact": {"m": 0.7, "u": 1e-4}, "different": {"m": 0.3, "u": 0.9999}},
+    "village": {"exact": {"m": 0.85, "u": 0.01}, "different": {"m": 0.15, "u": 0.99}},
+    "sex": {"exact": {"m": 0.995, "u": 0.5}, "different": {"m": 0.005, "u": 0.5}},
+}
+
+
 #: Jaro–Winkler similarity of the main pinyin readings from which names count as similar.
 SIMILAR_NAME = 0.90
 

@@ -16,7 +16,7 @@ from django.db import connection
 
 from ..models import MatchConfig, Patient, Registration
 from . import engine
-from .engine import Features, Model, ProbeKeys
+from .engine import DEFAULT_FIELDS, Features, Model, ProbeKeys
 
 #: Rows read per blocking value; more candidates than this share one key only for junk values.
 BLOCK_LIMIT = 60
@@ -28,35 +28,8 @@ MAX_CANDIDATES = 80
 LINK_THRESHOLD = 0.99
 REVIEW_THRESHOLD = 0.5
 
-#: Starting weights before the first ``train_matcher`` run: m and u per level, set by hand from
-#: the error rates of county registration data (seed 003) and the demo county's field spread.
-#: ``train_matcher`` replaces them with weights estimated from the data (Splink EM).
-DEFAULT_PARAMETERS: dict[str, Any] = {
-    "engine": "default",
-    "prior": 2e-5,
-    "fields": {
-        "id_number": {
-            "exact": {"m": 0.80, "u": 1e-6},
-            "near": {"m": 0.03, "u": 1e-5},
-            "conflict": {"m": 0.005, "u": 0.99},
-        },
-        "name": {
-            "exact": {"m": 0.85, "u": 0.002},
-            "pinyin": {"m": 0.08, "u": 0.001},
-            "similar": {"m": 0.04, "u": 0.01},
-            "different": {"m": 0.03, "u": 0.987},
-        },
-        "birth_date": {
-            "exact": {"m": 0.93, "u": 4e-5},
-            "swap": {"m": 0.02, "u": 4e-5},
-            "near": {"m": 0.02, "u": 8e-5},
-            "different": {"m": 0.03, "u": 0.9998},
-        },
-        "phone": {"exact": {"m": 0.7, "u": 1e-4}, "different": {"m": 0.3, "u": 0.9999}},
-        "village": {"exact": {"m": 0.85, "u": 0.01}, "different": {"m": 0.15, "u": 0.99}},
-        "sex": {"exact": {"m": 0.995, "u": 0.5}, "different": {"m": 0.005, "u": 0.5}},
-    },
-}
+#: Weights before the first ``train_matcher`` run (version 0): ``engine.DEFAULT_FIELDS``.
+DEFAULT_PARAMETERS: dict[str, Any] = {"engine": "default", "prior": 2e-5, "fields": DEFAULT_FIELDS}
 
 
 @dataclass(frozen=True)

@@ -34,21 +34,13 @@ import pyarrow as pa
 import splink
 from splink import DuckDBAPI, Linker
 
-#: Level names per field, most specific first, without ``null`` (either side missing: weight 0).
-LEVELS: dict[str, tuple[str, ...]] = {
-    "id_number": ("exact", "near", "conflict"),
-    "name": ("exact", "pinyin", "similar", "different"),
-    "birth_date": ("exact", "swap", "near", "different"),
-    "phone": ("exact", "different"),
-    "village": ("exact", "different"),
-    "sex": ("exact", "different"),
-}
+from .engine import DEFAULT_FIELDS, LEVELS, SIMILAR_NAME
+
+# LEVELS (level names per field, most specific first, without ``null``) and SIMILAR_NAME are the
+# engine's own: one definition for both sides of the contract.
 
 #: Columns of a normalised record (see ``bench/empi_data.normalise``); '' (or []) is missing.
 COLUMNS = ("unique_id", "name", "pinyin", "pinyin_all", "sex", "birth_date", "id_number", "phone", "village")
-
-#: Jaro–Winkler similarity of the primary pinyin readings from which names are ``similar``.
-SIMILAR_NAME = 0.90
 
 #: Level conditions in DuckDB SQL; Splink suffixes columns with _l and _r. ``ELSE`` is the rest.
 _CONDITIONS: dict[str, dict[str, str]] = {
@@ -117,33 +109,8 @@ U_MAX_PAIRS = 2e6
 #: m and u are kept inside (EPSILON, 1 - EPSILON) so that every weight is finite.
 EPSILON = 1e-6
 
-#: Used for a level Splink could not estimate (listed in ``defaults_used``): m from the error
-#: rates of county registration data, u from the spread of a county's values (a birth date is
-#: shared by about 1 in 25,000 random pairs, a village by 1 in 100). The one commonly used is u
-#: of ``id_number.near``: two different people's numbers one typo apart are so rare that the
-#: 2 million sampled pairs often hold none; 1e-6 is below what such a sample could show.
-DEFAULT_PARAMETERS: dict[str, dict[str, dict[str, float]]] = {
-    "id_number": {
-        "exact": {"m": 0.80, "u": 1e-6},
-        "near": {"m": 0.03, "u": 1e-6},
-        "conflict": {"m": 0.005, "u": 0.999},
-    },
-    "name": {
-        "exact": {"m": 0.85, "u": 0.002},
-        "pinyin": {"m": 0.08, "u": 0.001},
-        "similar": {"m": 0.04, "u": 0.01},
-        "different": {"m": 0.03, "u": 0.987},
-    },
-    "birth_date": {
-        "exact": {"m": 0.93, "u": 4e-5},
-        "swap": {"m": 0.02, "u": 1e-6},
-        "near": {"m": 0.02, "u": 8e-5},
-        "different": {"m": 0.03, "u": 0.9999},
-    },
-    "phone": {"exact": {"m": 0.7, "u": 1e-4}, "different": {"m": 0.3, "u": 0.9999}},
-    "village": {"exact": {"m": 0.85, "u": 0.01}, "different": {"m": 0.15, "u": 0.99}},
-    "sex": {"exact": {"m": 0.995, "u": 0.5}, "different": {"m": 0.005, "u": 0.5}},
-}
+#: Used for a level Splink could not estimate (listed in ``defaults_used``): see ``engine``.
+DEFAULT_PARAMETERS = DEFAULT_FIELDS
 
 
 def _clamp(p: float) -> float:
