@@ -116,12 +116,13 @@ def clean_birth_date(value: dt.date | None, today: dt.date) -> dt.date | None:
 
 
 VILLAGE_CACHE_SECONDS = 300
+VILLAGE_KEYS_CACHE = "ygt:mpi:village_keys"
 
 
 def _village_keys() -> list[tuple[str, int]]:
     """(address text, village clinic id), longest first: the county address and the
     township + village part of it, so that "城关镇东风村3组" finds 东风村 of 城关镇."""
-    keys = cache.get("ygt:mpi:village_keys")
+    keys = cache.get(VILLAGE_KEYS_CACHE)
     if keys is None:
         found: dict[str, int] = {}
         for pk, address in Institution.objects.filter(kind=InstitutionKind.VILLAGE_CLINIC).values_list(
@@ -136,7 +137,7 @@ def _village_keys() -> list[tuple[str, int]]:
                     found.setdefault(address[cut + 1 :], pk)
                     break
         keys = sorted(found.items(), key=lambda kv: -len(kv[0]))
-        cache.set("ygt:mpi:village_keys", keys, VILLAGE_CACHE_SECONDS)
+        cache.set(VILLAGE_KEYS_CACHE, keys, VILLAGE_CACHE_SECONDS)
     return keys
 
 
@@ -156,6 +157,11 @@ def village_from_address(address: str, keys: list[tuple[str, int]] | None = None
 
 def village_keys() -> list[tuple[str, int]]:
     return _village_keys()
+
+
+def forget_village_keys() -> None:
+    """Called when an institution is saved or deleted (``patients.apps``)."""
+    cache.delete(VILLAGE_KEYS_CACHE)
 
 
 def clean_entry(entry: Entry, *, today: dt.date | None = None) -> Clean:
