@@ -65,7 +65,8 @@ def _values(county: Any) -> dict[str, str]:
 
 def _mpi_values(county: Any) -> tuple[int, int]:
     """An open possible-duplicate review and a merge (from a second pair, decided "same")."""
-    from yigongti.patients.matching.services import Entry, registration_create, review_decide
+    from yigongti.patients.matching.merging import review_decide
+    from yigongti.patients.matching.services import Entry, registration_create
     from yigongti.patients.models import MatchReview, Merge
 
     ids = []

@@ -34,6 +34,7 @@ from yigongti.institutions.models import Institution
 
 from .forms import RegistrationForm, village_choices
 from .matching.engine import Candidate
+from .matching.merging import patients_unmerge, review_decide
 from .matching.selectors import (
     match_preview_for,
     merge_list_for,
@@ -43,7 +44,7 @@ from .matching.selectors import (
     review_get_for,
     review_list_for,
 )
-from .matching.services import Registered, patients_unmerge, registration_create, review_decide
+from .matching.services import Registered, registration_create
 from .models import Decision, IdProblem, Patient, Registration, ReviewStatus
 
 #: Candidates below this match probability are not shown while typing: they are not "likely",

@@ -20,8 +20,9 @@ from yigongti.core.api import BODY_ERRORS, ERRORS, ErrorOut, InSchema, PageIn, P
 
 from ..models import MatchReview, Patient, ReviewStatus
 from .engine import Candidate
+from .merging import patients_unmerge, review_decide
 from .selectors import match_preview_for, merge_list_for, review_get_for, review_list_for
-from .services import Entry, patients_unmerge, review_decide
+from .services import Entry
 
 router = Router(tags=["master patient index"])
 

@@ -12,12 +12,8 @@ from yigongti.core.audit import verify_chain
 from yigongti.core.errors import Conflict, Forbidden, InvalidInput
 from yigongti.core.models import AuditEvent
 from yigongti.core.testing import build_small_county
-from yigongti.patients.matching.services import (
-    Entry,
-    patients_unmerge,
-    registration_create,
-    review_decide,
-)
+from yigongti.patients.matching.merging import patients_unmerge, review_decide
+from yigongti.patients.matching.services import Entry, registration_create
 from yigongti.patients.models import MatchReview, Merge, NonMatch, Patient, Registration
 
 pytestmark = pytest.mark.django_db

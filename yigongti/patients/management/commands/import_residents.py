@@ -20,7 +20,7 @@ from tqdm import tqdm
 from yigongti.core.errors import DomainError
 from yigongti.institutions.choices import InstitutionKind
 from yigongti.institutions.models import Institution
-from yigongti.patients.matching.batch import count_records, import_file
+from yigongti.patients.matching.importer import count_records, import_file
 
 SHOW_REJECTED = 50
 
