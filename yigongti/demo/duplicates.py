@@ -19,6 +19,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 import opencc
+from django.utils import timezone
 
 from yigongti.institutions.choices import InstitutionKind
 from yigongti.institutions.models import Institution
@@ -69,9 +70,17 @@ def _swap(day: dt.date) -> dt.date:
 
 
 def corrupt(
-    p: Patient, rng: random.Random, phone: Callable[[], str], addresses: list[str] | None = None
+    p: Patient,
+    rng: random.Random,
+    phone: Callable[[], str],
+    addresses: list[str] | None = None,
+    latest: dt.date | None = None,
 ) -> tuple[Entry, str]:
-    """One later registration of ``p`` as a desk might type it, and what was changed."""
+    """One later registration of ``p`` as a desk might type it, and what was changed.
+
+    ``latest`` (default today) is the last possible birth date: registration refuses later ones.
+    """
+    latest = latest or timezone.localdate()
     name, number, birth, tel = p.name, p.id_number or "", p.birth_date, p.phone
     kind = rng.choices(
         KINDS,
@@ -99,6 +108,8 @@ def corrupt(
         number, birth = "", birth + dt.timedelta(days=rng.choice((-1, 1)))
     elif kind == "new_phone":
         tel = phone()
+    if birth is not None and birth > latest:
+        birth = p.birth_date  # a baby's shifted or swapped birthday would lie in the future
     if rng.random() < 0.3:
         tel = ""  # desks often skip the phone
     entry = Entry(
@@ -146,6 +157,7 @@ def register_duplicates(*, seed: int, share: float = SHARE) -> Counter[str]:
     chosen = sorted(rng.sample(ids, k=int(len(ids) * share))) if ids else []
     counts: Counter[str] = Counter()
     number = [0]
+    today = timezone.localdate()
     addresses = [
         f"{a}{rng.randint(1, 12)}组"
         for a in Institution.objects.filter(kind=InstitutionKind.VILLAGE_CLINIC).values_list(
@@ -161,7 +173,7 @@ def register_duplicates(*, seed: int, share: float = SHARE) -> Counter[str]:
         for _ in range(rng.randint(1, MAX_EXTRA)):
             town = township_of.get(patient.village_id or 0)
             where = town if town is not None and rng.random() < 0.35 else rng.choice(hospitals)
-            entry, kind = corrupt(patient, rng, phone, addresses)
+            entry, kind = corrupt(patient, rng, phone, addresses, today)
             number[0] += 1
             local = f"MZ{number[0]:07d}"
             done = registration_create(

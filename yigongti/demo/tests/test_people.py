@@ -163,3 +163,16 @@ def test_given_names_fit_sex_and_era(households):
         start = max(s for s in eras if person.birth_date.year >= s)
         pool = eras[start][0 if person.sex == "M" else 1]
         assert set(person.name[1:]) <= set(pool), person
+
+
+def test_a_later_registration_never_gives_a_baby_a_birthday_in_the_future():
+    from yigongti.demo.duplicates import corrupt
+    from yigongti.patients.models import Patient
+
+    today = dt.date(2026, 11, 22)
+    rng = random.Random(5)
+    for born in (today, today - dt.timedelta(days=1), dt.date(2026, 5, 12)):  # 5/12 swaps to 12/5
+        baby = Patient(name="张小宝", sex="M", birth_date=born, phone="13800000000", address="东山村")
+        for _ in range(300):
+            entry, _kind = corrupt(baby, rng, lambda: "13900000000", ["东山村"], today)
+            assert entry.birth_date is None or entry.birth_date <= today
