@@ -69,9 +69,8 @@ PROBE_SEED = 77
 DB_IMPORT = "ygt_bench_empi"
 DB_LATENCY = "ygt_bench_empi_rt"
 GROUPS = ("twin", "namesake", "father_son")
-#: ``generate_county`` arguments of the latency database. A fixed past ``--as-of``: with today's
-#: date the demo's duplicate registrations can move a birth date past today (±1 day, day/month
-#: swap of this year's births), which ``registration_create`` refuses and the whole run rolls back.
+#: ``generate_county`` arguments of the latency database: a fixed ``--as-of`` so that the same
+#: residents are built on any day.
 LATENCY_AS_OF = "2025-06-30"
 
 TARGETS = {
