@@ -22,7 +22,6 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -34,9 +33,7 @@ from ..models import ImportRun
 from . import importing
 from .batch import BatchLinker, CleanRow, Outcome, clean_row
 from .importing import RowProblem, SourceRow
-from .index import (
-    active_config,
-)
+from .index import active_config, forget_resident_total
 
 # --- one file -----------------------------------------------------------------------------------
 
@@ -175,7 +172,7 @@ def _import(
                 after={"file": path.name, "sha256": sha, "rows": total, **dict(linker.counts)},
                 institution_id=institution.pk,
             )
-    cache.delete("ygt:mpi:resident_total")
+    forget_resident_total()
     return ImportReport(
         linker.run, resumed_from, linker.counts, rejected, time.perf_counter() - started, total
     )

@@ -68,7 +68,7 @@ def _block_sql(keys: ProbeKeys) -> tuple[str, list[Any]]:
     return " UNION ALL ".join(parts), params
 
 
-def candidate_ids(keys: ProbeKeys, *, exclude: frozenset[int] = frozenset()) -> list[int]:
+def candidate_ids(keys: ProbeKeys) -> list[int]:
     """Residents sharing a blocking key with the probe, the most keys shared first."""
     sql, params = _block_sql(keys)
     if not sql:
@@ -77,8 +77,7 @@ def candidate_ids(keys: ProbeKeys, *, exclude: frozenset[int] = frozenset()) -> 
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         for (patient_id,) in cursor.fetchall():
-            if patient_id not in exclude:
-                counts[patient_id] = counts.get(patient_id, 0) + 1
+            counts[patient_id] = counts.get(patient_id, 0) + 1
     ranked = sorted(counts, key=lambda pid: (-counts[pid], pid))
     return ranked[:MAX_CANDIDATES]
 
@@ -122,13 +121,21 @@ def stored_features(patient_ids: list[int]) -> list[tuple[int, Features]]:
 NAME_SHARE_CACHE_SECONDS = 300
 
 
+RESIDENT_TOTAL_CACHE = "ygt:mpi:resident_total"
+
+
 def resident_total() -> int:
     """Residents in the index, cached for a few minutes (a count of a million rows is not free)."""
-    total = cache.get("ygt:mpi:resident_total")
+    total = cache.get(RESIDENT_TOTAL_CACHE)
     if total is None:
         total = Patient.objects.filter(merged_into__isnull=True).count()
-        cache.set("ygt:mpi:resident_total", total, NAME_SHARE_CACHE_SECONDS)
+        cache.set(RESIDENT_TOTAL_CACHE, total, NAME_SHARE_CACHE_SECONDS)
     return max(int(total), 1)
+
+
+def forget_resident_total() -> None:
+    """After a merge, unmerge or import: the next match counts again."""
+    cache.delete(RESIDENT_TOTAL_CACHE)
 
 
 def name_count(name: str) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -28,6 +27,7 @@ from ..models import (
     Registration,
     ReviewStatus,
 )
+from .index import forget_resident_total
 from .services import GOLDEN_FIELDS, golden_snapshot, ordered_pair
 
 
@@ -142,7 +142,7 @@ def patients_merge(
         merged_before=merged_before,
         created_by=actor,
     )
-    cache.delete("ygt:mpi:resident_total")
+    forget_resident_total()
     audit(
         actor=actor,
         verb="patient.merge",
@@ -200,7 +200,7 @@ def patients_unmerge(*, actor: Any, merge_id: int) -> Patient:
         MatchReview.objects.filter(pk=merge.review_id).update(
             status=ReviewStatus.OPEN, decided_by=None, decided_at=None, updated_at=timezone.now()
         )
-    cache.delete("ygt:mpi:resident_total")
+    forget_resident_total()
     audit(
         actor=actor,
         verb="patient.unmerge",
