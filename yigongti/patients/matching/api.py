@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.db.models import Count
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
@@ -18,7 +19,7 @@ from yigongti.core import idnumbers
 from yigongti.core.access import request_scope
 from yigongti.core.api import BODY_ERRORS, ERRORS, ErrorOut, InSchema, PageIn, PageOut, authorized, paginate
 
-from ..models import MatchReview, Patient, ReviewStatus
+from ..models import MatchReview, Patient, Registration, ReviewStatus
 from .engine import Candidate
 from .merging import patients_unmerge, review_decide
 from .selectors import match_preview_for, merge_list_for, review_get_for, review_list_for
@@ -207,7 +208,18 @@ def review_list(request: HttpRequest, filters: Query[ReviewFilter]) -> dict[str,
     qs = review_list_for(scope=request_scope(request), status=filters.status or "")
     qs = qs.select_related("patient__village", "candidate__village")
     rows, meta = paginate(qs, filters)
-    return {**meta, "items": [_review_out(r) for r in rows]}
+    ids = {pid for r in rows for pid in (r.patient_id, r.candidate_id)}
+    counts = dict(
+        Registration.objects.filter(patient_id__in=ids)
+        .values("patient_id")
+        .annotate(n=Count("pk"))
+        .values_list("patient_id", "n")
+        .order_by()
+    )
+    return {
+        **meta,
+        "items": [_review_out(r, (counts.get(r.patient_id, 0), counts.get(r.candidate_id, 0))) for r in rows],
+    }
 
 
 @router.get(

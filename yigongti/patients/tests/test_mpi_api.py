@@ -132,6 +132,9 @@ def test_office_lists_reads_and_decides_same_then_undoes(county):
     office = _api(county, Role.CONSORTIUM_OFFICE)
     page = office.get("/api/patients/reviews").json()
     assert page["count"] == 1 and page["items"][0]["review_id"] == review.pk
+    assert (
+        page["items"][0]["new"]["registrations"] == 1 and page["items"][0]["candidate"]["registrations"] == 1
+    )
     detail = office.get(f"/api/patients/reviews/{review.pk}").json()
     assert detail["new"]["patient_id"] == review.patient_id and detail["fields"]
     assert AuditEvent.objects.filter(verb="patient.review_read", object_id=str(review.pk)).exists()
