@@ -77,7 +77,8 @@ FIELD_LEVEL_LABELS: dict[tuple[str, str], Any] = {
     ("birth_date", "near"): pgettext_lazy("match level", "one day apart"),
 }
 
-#: Why the matcher would not link a pair on its own (``engine.GUARDS``).
+#: Why the matcher would not link a pair on its own (``engine.GUARDS``; ``sex_different`` is no
+#: longer raised but stays readable in explanations stored before).
 GUARD_LABELS: dict[str, Any] = {
     "id_conflict": gettext_lazy("Both ID numbers are valid and they differ"),
     "sex_different": gettext_lazy("The sexes differ"),
