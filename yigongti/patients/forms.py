@@ -3,6 +3,7 @@ from the caller (its scope, or the consortium's village clinics for registration
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -96,9 +97,13 @@ class RegistrationForm(forms.Form):
     )
     health_card_number = forms.CharField(label=_("Health card number"), required=False, max_length=32)
     insurance_number = forms.CharField(label=_("Medical insurance number"), required=False, max_length=32)
+    #: One key per rendered form: without a local number, a second click on "register" (or a
+    #: resent POST) finds the first registration instead of filing the same person twice.
+    submission = forms.RegexField(regex=r"^[0-9a-f]{32}$", required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, villages: list[tuple[str, list[tuple[str, str]]]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["submission"].initial = uuid.uuid4().hex
         self.fields["village_code"].choices = [("", _("Not chosen (from the address)")), *villages]  # type: ignore[attr-defined]
 
     def entry(self) -> Entry:
@@ -112,7 +117,8 @@ class RegistrationForm(forms.Form):
             phone=data["phone"],
             address=data["address"],
             village_code=data["village_code"],
-            local_number=data["local_number"].strip(),
+            local_number=data["local_number"].strip()
+            or (f"desk-{data['submission']}" if data["submission"] else ""),
             health_card_number=data["health_card_number"],
             insurance_number=data["insurance_number"],
         )

@@ -172,7 +172,6 @@ class BatchLinker:
         self.village_code: dict[int, str] = dict(
             Institution.objects.filter(kind=InstitutionKind.VILLAGE_CLINIC).values_list("pk", "code")
         )
-        self.village_by_code = {code: pk for pk, code in self.village_code.items()}
         self.village_keys = village_keys()
         self.pending = Pending()
         # a resumed run goes on counting where the interrupted one stopped

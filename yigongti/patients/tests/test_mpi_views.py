@@ -475,3 +475,16 @@ def test_merge_history_lists_merges_and_undoes_one(login_client, county, review)
     twice = client.post(f"/patients/merges/{merge.pk}/undo/", follow=True)
     assert "该合并已撤销" in _html(twice)
     assert _verbs("patient.unmerge") == 1
+
+
+def test_a_second_click_on_register_files_the_person_once(login_client, county):
+    client = login_client(Role.COUNTY_DOCTOR)
+    page = client.get("/patients/register/").content.decode()
+    key = page.split('name="submission" value="')[1][:32]
+    form = _form(name="覃小明", sex="M", birth_date="1990-01-05", submission=key)
+    client.post("/patients/register/", form)
+    client.post("/patients/register/", form)
+    assert Registration.objects.filter(name="覃小明").count() == 1
+    assert Registration.objects.get(name="覃小明").local_number == f"desk-{key}"
+    client.post("/patients/register/", {**form, "submission": "not-a-key"})  # a bad key is refused
+    assert Registration.objects.filter(name="覃小明").count() == 1
