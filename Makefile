@@ -47,10 +47,10 @@ pytest: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(PY) bench/run.py
 
-# Regenerate the catalogue after adding strings; translate in locale/zh_Hans, then compile.
+# Regenerate the catalogue after adding strings, then compile; translations can be given as JSON
+# files ({msgid: msgstr}): make messages TRANSLATIONS="a.json b.json".
 messages: $(VENV)/.installed-test
-	$(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=var --ignore=bench
-	$(PY) manage.py compile_catalogue
+	$(PY) manage.py translate_catalogue $(TRANSLATIONS)
 
 clean:
 	rm -rf $(VENV) var

@@ -109,15 +109,25 @@ def unknown_endpoint(request: HttpRequest, rest: str = "") -> HttpResponse:
 def _mount() -> None:
     from yigongti.accounts.api import router as accounts_router
     from yigongti.core.api import router as core_router
+    from yigongti.encounters.api import router as encounters_router
+    from yigongti.indicators.api import router as indicators_router
     from yigongti.institutions.api import router as institutions_router
+    from yigongti.interop.api import router as interop_router
     from yigongti.patients.api import router as patients_router
     from yigongti.patients.matching.api import router as mpi_router
+    from yigongti.referrals.api import router as referrals_router
+    from yigongti.scheduling.api import router as scheduling_router
 
     api.add_router("/", core_router)
     api.add_router("/", accounts_router)
     api.add_router("/", institutions_router)
     api.add_router("/", mpi_router)  # before patients: /patients/match is not a record number
     api.add_router("/", patients_router)
+    api.add_router("/", scheduling_router)
+    api.add_router("/", referrals_router)
+    api.add_router("/", encounters_router)
+    api.add_router("/", indicators_router)
+    api.add_router("/", interop_router)
 
 
 _mount()

@@ -13,6 +13,11 @@ urlpatterns = [
     path("accounts/", include("yigongti.accounts.urls")),
     path("institutions/", include("yigongti.institutions.urls")),
     path("patients/", include("yigongti.patients.urls")),
+    path("scheduling/", include("yigongti.scheduling.urls")),
+    path("referrals/", include("yigongti.referrals.urls")),
+    path("encounters/", include("yigongti.encounters.urls")),
+    path("indicators/", include("yigongti.indicators.urls")),
+    path("fhir/", include("yigongti.interop.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     # The admin signs in through our login page, so throttling and audit apply there too.
     path("admin/login/", core_views.admin_login),

@@ -38,6 +38,11 @@ INSTALLED_APPS = [
     "yigongti.accounts",
     "yigongti.institutions",
     "yigongti.patients",
+    "yigongti.scheduling",
+    "yigongti.referrals",
+    "yigongti.encounters",
+    "yigongti.indicators",
+    "yigongti.interop",
     "yigongti.demo",
 ]
 

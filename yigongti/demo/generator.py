@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import import_module
 from typing import Any
 
 from django.db import transaction
@@ -28,6 +29,15 @@ from .duplicates import SHARE, register_duplicates
 from .logins import DEMO_PASSWORD
 from .residents import ResidentStats, insert_residents, village_refs
 from .structure import County, StructureBuilder
+
+#: Each domain's share of the demo, in dependency order. Every module has
+#: ``generate(county, *, seed, as_of, residents) -> dict[str, int]`` (the counts it made).
+DOMAIN_STEPS = (
+    "yigongti.demo.scheduling",
+    "yigongti.demo.referrals",
+    "yigongti.demo.encounters",
+    "yigongti.demo.indicators",
+)
 
 
 @dataclass
@@ -87,6 +97,10 @@ def generate_county(
         config_train(actor=None)
     report.seconds["registrations"] = time.perf_counter() - started
     counts: dict[str, Any] = dict(county.counts)
+    for module in DOMAIN_STEPS:
+        started = time.perf_counter()
+        counts.update(import_module(module).generate(county, seed=seed, as_of=as_of, residents=residents))
+        report.seconds[module.rsplit(".", 1)[1]] = time.perf_counter() - started
     counts["registrations_linked"] = duplicates.get("linked", 0)
     counts["registrations_review"] = duplicates.get("review", 0)
     counts["registrations_new"] = duplicates.get("new", 0)

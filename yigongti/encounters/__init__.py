@@ -1,0 +1,1 @@
+"""Visits and stays: outpatient, emergency, inpatient, home visit, online; the data the indicators count."""

@@ -1,0 +1,1 @@
+"""The indicator catalogue as data, its computation, the dashboard and exports."""

@@ -1,0 +1,1 @@
+"""Two-way referral with a green channel, closed back to the grassroots."""

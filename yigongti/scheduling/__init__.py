@@ -1,0 +1,1 @@
+"""Clinic sessions, appointment slots (some reserved for referrals) and bookings."""
