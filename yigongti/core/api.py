@@ -22,7 +22,7 @@ from pydantic_core import PydanticCustomError
 from yigongti.accounts.choices import Role
 from yigongti.accounts.services import token_authenticate
 
-from . import idnumbers
+from . import icd10, idnumbers
 from .access import active_membership, request_scope
 from .areacodes import name_of, province_of
 from .audit import verify_chain
@@ -224,6 +224,28 @@ def id_number_check(request: HttpRequest, payload: IdCheckIn) -> IdCheckOut:
         area_name=name_of(parsed.area_code) or province_of(parsed.area_code),
         message=_("The ID number is valid."),
     )
+
+
+# --- ICD-10 -----------------------------------------------------------------------------------
+
+
+class Icd10Filter(InSchema):
+    q: str = Field(..., min_length=1, max_length=40, description="code prefix or part of the name")
+    limit: int = Field(20, ge=1, le=50)
+
+
+class Icd10Out(Schema):
+    code: str
+    name: str
+
+
+@router.get(
+    "/icd10",
+    response={200: list[Icd10Out], **ERRORS},
+    summary="Look up ICD-10 diagnosis codes by code prefix or name (for diagnosis fields)",
+)
+def icd10_search(request: HttpRequest, filters: Query[Icd10Filter]) -> list[Icd10Out]:
+    return [Icd10Out(code=code, name=name) for code, name in icd10.search(filters.q, filters.limit)]
 
 
 # --- audit trail ------------------------------------------------------------------------------

@@ -370,3 +370,21 @@ def test_interactive_docs_load_nothing_from_outside(client, db):
     assert "/static/ninja/swagger-ui-bundle.js" in html
     assert "http://" not in html and "https://" not in html
     assert client.get("/static/ninja/swagger-ui-bundle.js").status_code == 200
+
+
+# --- GET /api/icd10 ---------------------------------------------------------------------------
+
+
+def test_icd10_lookup_by_name_and_by_code(login_client, county):
+    c = login_client(Role.VILLAGE_DOCTOR)
+    by_name = c.get("/api/icd10", {"q": "高血压"}).json()
+    assert {"code": "I10", "name": "特发性(原发性)高血压"} in by_name
+    by_code = c.get("/api/icd10", {"q": "e11", "limit": 3}).json()
+    assert [row["code"] for row in by_code] == ["E11", "E11.2", "E11.3"]
+
+
+def test_icd10_lookup_needs_a_login_and_a_query(client, login_client, county):
+    assert client.get("/api/icd10", {"q": "I10"}).status_code == 401
+    refused = login_client(Role.RESIDENT).get("/api/icd10", {"q": ""}, headers={"accept-language": "en"})
+    assert refused.status_code == 422
+    assert refused.json()["field"] == "q"
