@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -67,7 +68,7 @@ def test_village_doctor_records_a_visit_audited_and_signalled(county, resident, 
     event = AuditEvent.objects.get(verb="encounter.record")
     assert event.object_id == str(row.pk)
     assert event.actor_id == doctor.pk
-    assert event.after["kind"] == "outpatient"
+    assert (event.after or {})["kind"] == "outpatient"
     month = (today - dt.timedelta(days=3)).replace(day=1)
     assert signals == [{(county.village.pk, month)}]
 
@@ -124,7 +125,7 @@ def test_inpatient_stay_counts_bed_days_and_in_hospital_has_none(county, residen
     ],
 )
 def test_bad_input_is_refused_with_its_field_and_nothing_written(county, resident, today, changes, field):
-    values = {
+    values: dict[str, Any] = {
         "actor": None,
         "patient": resident,
         "institution": county.township,
@@ -148,7 +149,7 @@ def test_bad_input_is_refused_with_its_field_and_nothing_written(county, residen
 
 def test_out_of_county_stay_from_insurance_needs_a_discharge(county, resident, today):
     admitted = today - dt.timedelta(days=40)
-    values = {
+    values: dict[str, Any] = {
         "actor": None,
         "patient": resident,
         "institution": None,
@@ -170,7 +171,7 @@ def test_out_of_county_stay_from_insurance_needs_a_discharge(county, resident, t
 
 
 def test_same_external_id_is_idempotent_and_updates_what_changed(county, resident, today, signals):
-    values = {
+    values: dict[str, Any] = {
         "actor": None,
         "patient": resident,
         "institution": county.township,
@@ -190,14 +191,19 @@ def test_same_external_id_is_idempotent_and_updates_what_changed(county, residen
     assert changed.pk == first.pk and changed.total_cost == Decimal("95.00")
     assert Encounter.objects.count() == 1
     update = AuditEvent.objects.get(verb="encounter.update")
-    assert update.before["total_cost"] == "80.00" and update.after["total_cost"] == "95.00"
+    assert (update.before or {})["total_cost"] == "80.00"
+    assert (update.after or {})["total_cost"] == "95.00"
     old_month = (today - dt.timedelta(days=40)).replace(day=1)
     assert signals[-1] == {(county.township.pk, old_month), (county.township.pk, moved.replace(day=1))}
 
 
 def test_scope_staff_only_at_their_own_institution_for_their_residents(county, resident, today):
     stranger = make_patient(county.foreign_village, 1, "王大娟", dt.date(1948, 12, 30))
-    base = {"kind": "outpatient", "started_at": _at(today - dt.timedelta(days=1)), "total_cost": "10"}
+    base: dict[str, Any] = {
+        "kind": "outpatient",
+        "started_at": _at(today - dt.timedelta(days=1)),
+        "total_cost": "10",
+    }
     doctor = county.users[Role.VILLAGE_DOCTOR]
     with pytest.raises(InvalidInput) as caught:
         encounter_record(actor=doctor, patient=resident, institution=county.township, **base)
