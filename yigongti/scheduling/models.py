@@ -7,6 +7,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from yigongti.core.models import TimeStampedModel
@@ -155,7 +156,7 @@ class Slot(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.session} · {self.starts_at:%H:%M}"
+        return f"{self.session} · {timezone.localtime(self.starts_at):%H:%M}"
 
     @property
     def free(self) -> int:

@@ -31,6 +31,18 @@ from .models import Booking, ClinicSession, SchedulingPolicy, Slot
 
 #: The most days one query of open slots may span.
 MAX_DAYS = 62
+#: Ids beyond a 64-bit integer are no row at all (and would overflow the database driver).
+MAX_ID = 2**63 - 1
+
+
+def valid_id(pk: Any) -> bool:
+    return isinstance(pk, int) and 0 < pk <= MAX_ID
+
+
+def clamp_date(value: dt.date) -> dt.date:
+    """Keep a requested date within ten years of today, so date arithmetic cannot overflow."""
+    today = timezone.localdate()
+    return min(max(value, today - dt.timedelta(days=3660)), today + dt.timedelta(days=3660))
 
 
 def policy_for(institution: Institution) -> SchedulingPolicy:
@@ -38,10 +50,9 @@ def policy_for(institution: Institution) -> SchedulingPolicy:
     own = SchedulingPolicy.objects.filter(institution_id=institution.pk).first()
     if own is not None:
         return own
-    default = SchedulingPolicy.objects.filter(
-        consortium_id=institution.consortium_id, institution__isnull=True
-    ).first()
-    return default or SchedulingPolicy(consortium_id=institution.consortium_id)
+    consortium_id = institution.consortium_id or 0
+    default = SchedulingPolicy.objects.filter(consortium_id=consortium_id, institution__isnull=True).first()
+    return default or SchedulingPolicy(consortium_id=consortium_id)
 
 
 def is_staff(scope: Scope) -> bool:
@@ -91,10 +102,15 @@ def slots_open_for(
     now = timezone.now()
     if start is None:
         begin = now
-    elif isinstance(start, dt.datetime):
-        begin = start
     else:
-        begin = timezone.make_aware(dt.datetime.combine(start, dt.time.min))
+        day = start.date() if isinstance(start, dt.datetime) else start
+        if day != clamp_date(day):
+            return Slot.objects.none()
+        begin = (
+            start
+            if isinstance(start, dt.datetime)
+            else timezone.make_aware(dt.datetime.combine(start, dt.time.min))
+        )
     begin = max(begin, now)
     days = max(1, min(days, MAX_DAYS))
     qs = Slot.objects.filter(
@@ -119,9 +135,11 @@ def slots_open_for(
 
 def slot_get_for(*, scope: Scope, pk: int) -> Slot:
     """One slot of a consortium member (booking is public within the consortium)."""
+    if not valid_id(pk):
+        raise NotFound(_("No such slot."), field="slot")
     slot = (
         Slot.objects.select_related("session__institution", "session__department", "session__doctor")
-        .filter(pk=pk, session__institution__consortium_id=scope.consortium_id)
+        .filter(pk=pk, session__institution__consortium_id=scope.consortium_id or 0)
         .first()
         if scope.membership is not None
         else None
@@ -146,6 +164,7 @@ def session_list_for(
     if department_id is not None:
         qs = qs.filter(department_id=department_id)
     if date_from is not None:
+        date_from = clamp_date(date_from)
         qs = qs.filter(
             date__gte=date_from, date__lt=date_from + dt.timedelta(days=max(1, min(days, MAX_DAYS)))
         )
@@ -155,6 +174,8 @@ def session_list_for(
 
 
 def session_get_for(*, scope: Scope, pk: int) -> ClinicSession:
+    if not valid_id(pk):
+        raise NotFound(_("No such clinic session."), field="session")
     session = session_list_for(scope=scope).filter(pk=pk).first()
     if session is None:
         raise NotFound(_("No such clinic session."), field="session")
@@ -186,6 +207,8 @@ def booking_list_for(
 
 
 def booking_get_for(*, scope: Scope, pk: int) -> Booking:
+    if not valid_id(pk):
+        raise NotFound(_("No such booking."), field="booking")
     booking = booking_list_for(scope=scope).filter(pk=pk).first()
     if booking is None:
         raise NotFound(_("No such booking."), field="booking")

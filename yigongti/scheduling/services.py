@@ -29,11 +29,12 @@ from yigongti.patients.models import Patient, Registration
 
 from .choices import BookingStatus, SessionKind, SessionStatus, can_move
 from .models import Booking, ClinicSession, Slot
-from .selectors import is_staff, may_take_reserved, no_show_block_until, own_patient, policy_for
+from .selectors import is_staff, may_take_reserved, no_show_block_until, own_patient, policy_for, valid_id
 
 MAX_SLOTS = 96
 MAX_CAPACITY = 50
 MAX_GENERATE_DAYS = 62
+MAX_AHEAD_DAYS = 366
 
 
 def _scope(actor: Any) -> Scope | None:
@@ -88,6 +89,8 @@ def _check_session_fields(
             raise InvalidInput(_("The doctor is no longer active."), field="doctor")
     if not allow_past and date < timezone.localdate():
         raise InvalidInput(_("The date is in the past."), field="date")
+    if date > timezone.localdate() + dt.timedelta(days=MAX_AHEAD_DAYS):
+        raise InvalidInput(_("Sessions are planned at most a year ahead."), field="date")
     if end <= start:
         raise InvalidInput(_("The session must end after it starts."), field="end")
     if not 5 <= slot_minutes <= 240:
@@ -106,7 +109,7 @@ def _slot_times(
     starts_at: dt.datetime, ends_at: dt.datetime, minutes: int
 ) -> list[tuple[dt.datetime, dt.datetime]]:
     step = dt.timedelta(minutes=minutes)
-    times = []
+    times: list[tuple[dt.datetime, dt.datetime]] = []
     at = starts_at
     while at + step <= ends_at and len(times) < MAX_SLOTS:
         times.append((at, at + step))
@@ -230,6 +233,10 @@ def sessions_generate(
     _require_session_writer(_scope(actor), institution)
     if last_date < first_date:
         raise InvalidInput(_("The last date is before the first."), field="last_date")
+    if first_date < timezone.localdate():
+        raise InvalidInput(_("The date is in the past."), field="first_date")
+    if last_date > timezone.localdate() + dt.timedelta(days=MAX_AHEAD_DAYS):
+        raise InvalidInput(_("Sessions are planned at most a year ahead."), field="last_date")
     if (last_date - first_date).days >= MAX_GENERATE_DAYS:
         raise InvalidInput(
             _("Generate at most %(days)d days at a time.") % {"days": MAX_GENERATE_DAYS}, field="last_date"
@@ -632,7 +639,11 @@ def booking_no_show(*, actor: Any, booking: Booking) -> Booking:
 def patient_for_booking(*, scope: Scope, patient_id: int) -> Patient:
     """The resident a caller names by id: a resident's family, or anyone for staff (the
     service then checks that staff know the patient); unknown ids are 404."""
-    patient = Patient.objects.filter(pk=patient_id, merged_into__isnull=True).first()
+    patient = (
+        Patient.objects.filter(pk=patient_id, merged_into__isnull=True).first()
+        if valid_id(patient_id)
+        else None
+    )
     if patient is None or scope.membership is None or scope.role == Role.HEALTH_BUREAU:
         raise NotFound(_("No such resident."), field="patient_id")
     return patient
