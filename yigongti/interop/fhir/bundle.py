@@ -1,0 +1,212 @@
+"""Transaction and batch Bundles.
+
+A transaction is one database transaction: every entry succeeds or nothing is written, and the
+answer names the entry that failed. A batch runs each entry in its own savepoint and answers
+each. ``urn:uuid:`` fullUrls are resolved between entries: an entry that references another
+entry's fullUrl is processed after it, and the reference is rewritten to the created resource.
+At most ``MAX_ENTRIES`` entries (and ``http.MAX_BODY`` bytes) per Bundle.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from yigongti.core.errors import DomainError
+
+from . import interactions
+from .base import Ctx
+from .outcome import FhirError, Issue, from_domain, outcome
+
+MAX_ENTRIES = 1_000
+REASONS = {
+    200: "OK", 201: "Created", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
+    405: "Method Not Allowed", 409: "Conflict", 412: "Precondition Failed", 422: "Unprocessable Entity",
+}  # fmt: skip
+
+
+def _entries(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    entries = bundle.get("entry") or []
+    if not isinstance(entries, list):
+        raise FhirError(400, "structure", _("Bundle.entry must be a list."), expression="Bundle.entry")
+    if len(entries) > MAX_ENTRIES:
+        raise FhirError(
+            413,
+            "too-costly",
+            _("A Bundle may hold at most %(max)s entries; this one has %(n)s. Split it.")
+            % {"max": MAX_ENTRIES, "n": len(entries)},
+            expression="Bundle.entry",
+        )
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not isinstance(entry.get("request"), dict):
+            raise FhirError(
+                400, "structure", _("Each entry needs a request."), expression=f"Bundle.entry[{i}].request"
+            )
+    return entries
+
+
+def _references(value: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(value, dict):
+        ref = value.get("reference")
+        if isinstance(ref, str) and ref.startswith("urn:uuid:"):
+            found.add(ref)
+        for item in value.values():
+            found |= _references(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= _references(item)
+    return found
+
+
+def _rewrite(value: Any, resolved: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        out = {k: _rewrite(v, resolved) for k, v in value.items()}
+        ref = out.get("reference")
+        if isinstance(ref, str) and ref in resolved:
+            out["reference"] = resolved[ref]
+        return out
+    if isinstance(value, list):
+        return [_rewrite(v, resolved) for v in value]
+    return value
+
+
+def _order(entries: list[dict[str, Any]]) -> list[int]:
+    """Entries in an order where each comes after the entries whose fullUrl it references."""
+    full = {e.get("fullUrl"): i for i, e in enumerate(entries) if isinstance(e.get("fullUrl"), str)}
+    needs = {
+        i: {full[r] for r in _references(e.get("resource")) if r in full and full[r] != i}
+        for i, e in enumerate(entries)
+    }
+    done: list[int] = []
+    placed: set[int] = set()
+    while len(done) < len(entries):
+        ready = [i for i in range(len(entries)) if i not in placed and needs[i] <= placed]
+        if not ready:
+            stuck = min(i for i in range(len(entries)) if i not in placed)
+            raise FhirError(
+                400,
+                "invalid",
+                _("The entries reference each other in a circle."),
+                expression=f"Bundle.entry[{stuck}]",
+            )
+        done += ready
+        placed |= set(ready)
+    return done
+
+
+def _one(ctx: Ctx, entry: dict[str, Any], resolved: dict[str, str]) -> interactions.Answer:
+    request = entry["request"]
+    method = str(request.get("method") or "").upper()
+    url = str(request.get("url") or "").lstrip("/")
+    path, _sep, query = url.partition("?")
+    parts = [p for p in path.split("/") if p]
+    if method == "POST" and len(parts) == 1:
+        resource = entry.get("resource")
+        if not isinstance(resource, dict):
+            raise FhirError(400, "required", _("A POST entry needs a resource."), expression="resource")
+        missing = sorted(r for r in _references(resource) if r not in resolved)
+        if missing:
+            raise FhirError(
+                422,
+                "not-found",
+                _("The reference %(ref)s does not resolve.") % {"ref": missing[0][:100]},
+                expression="resource",
+            )
+        resource = _rewrite(resource, resolved)
+        return interactions.create(
+            ctx, parts[0], resource, if_none_exist=str(request.get("ifNoneExist") or "")
+        )
+    if method == "GET" and len(parts) == 2:
+        return interactions.read(ctx, parts[0], parts[1])
+    if method == "GET" and len(parts) == 1:
+        return interactions.search_type(ctx, parts[0], parse_qsl(query, keep_blank_values=True), strict=False)
+    raise FhirError(
+        405,
+        "not-supported",
+        _("%(method)s %(url)s is not supported in a Bundle (POST to create, GET to read or search).")
+        % {"method": method[:10] or "-", "url": url[:100]},
+    )
+
+
+def _response(answer: interactions.Answer, *, with_outcome: bool) -> dict[str, Any]:
+    response: dict[str, Any] = {"status": f"{answer.status} {REASONS.get(answer.status, '')}".strip()}
+    if answer.location:
+        response["location"] = answer.location
+    if with_outcome and answer.issues:
+        response["outcome"] = outcome(answer.issues)
+    entry: dict[str, Any] = {"response": response}
+    if answer.resource is not None:
+        entry["resource"] = answer.resource
+        if answer.location:
+            entry["fullUrl"] = answer.location
+    return entry
+
+
+def _error_entry(exc: FhirError) -> dict[str, Any]:
+    return {
+        "response": {
+            "status": f"{exc.status} {REASONS.get(exc.status, '')}".strip(),
+            "outcome": outcome(exc.issues),
+        }
+    }
+
+
+def _located(exc: FhirError, index: int) -> FhirError:
+    for issue in exc.issues:
+        issue.expression = [f"Bundle.entry[{index}].{e}" for e in issue.expression] or [
+            f"Bundle.entry[{index}]"
+        ]
+        issue.diagnostics = _("Entry %(i)s: %(text)s") % {"i": index, "text": issue.diagnostics}
+    return exc
+
+
+def process(ctx: Ctx, bundle: dict[str, Any]) -> dict[str, Any]:
+    if bundle.get("resourceType") != "Bundle":
+        raise FhirError(400, "invalid", _("POST to the base URL takes a Bundle."), expression="resourceType")
+    kind = bundle.get("type")
+    if kind not in ("transaction", "batch"):
+        raise FhirError(
+            400,
+            "not-supported",
+            _("Only transaction and batch Bundles are processed here."),
+            expression="Bundle.type",
+        )
+    entries = _entries(bundle)
+    results: list[dict[str, Any] | None] = [None] * len(entries)
+    resolved: dict[str, str] = {}
+    if kind == "transaction":
+        with transaction.atomic():
+            for i in _order(entries):
+                try:
+                    answer = _one(ctx, entries[i], resolved)
+                except FhirError as exc:
+                    raise _located(exc, i) from None
+                except DomainError as exc:
+                    raise _located(from_domain(exc), i) from None
+                _remember(entries[i], answer, resolved)
+                results[i] = _response(answer, with_outcome=True)
+    else:
+        for i in _order(entries):
+            try:
+                with transaction.atomic():
+                    answer = _one(ctx, entries[i], resolved)
+                _remember(entries[i], answer, resolved)
+                results[i] = _response(answer, with_outcome=True)
+            except FhirError as exc:
+                results[i] = _error_entry(exc)
+            except DomainError as exc:
+                results[i] = _error_entry(from_domain(exc))
+    return {"resourceType": "Bundle", "type": f"{kind}-response", "entry": results}
+
+
+def _remember(entry: dict[str, Any], answer: interactions.Answer, resolved: dict[str, str]) -> None:
+    full = entry.get("fullUrl")
+    if isinstance(full, str) and full.startswith("urn:uuid:") and answer.location:
+        resolved[full] = "/".join(answer.location.rsplit("/", 2)[-2:])
+
+
+__all__ = ["MAX_ENTRIES", "Issue", "process"]

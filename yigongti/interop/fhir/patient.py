@@ -1,0 +1,432 @@
+"""Patient over the master patient index (``patients``): reads of the golden record, writes as a
+registration through ``registration_create`` (link, review or new, never a blind duplicate).
+
+Who may read a resident here: the staff who look after the resident's village (as everywhere),
+the resident themself, and staff of an institution where the resident is registered (a county
+hospital's HIS reads the patients it registered). Oversight roles see no personal rows.
+Reads and searches write a ``patient.read`` audit row naming the residents returned.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
+
+from yigongti.core import idnumbers
+from yigongti.core.audit import audit
+from yigongti.core.errors import DomainError, InvalidInput
+from yigongti.institutions.choices import InstitutionKind
+from yigongti.institutions.models import Institution
+from yigongti.patients.matching.services import Entry, registration_create
+from yigongti.patients.models import (
+    Decision,
+    NameKeyKind,
+    Patient,
+    PatientNameKey,
+    Registration,
+    RegistrationSource,
+)
+from yigongti.patients.names import pinyin_readings
+
+from ..models import RegistrationIdentifier
+from ..services import registration_identifier_record
+from .base import (
+    OID_ID_NUMBER,
+    OID_INPATIENT,
+    OID_INSURANCE,
+    OID_OUTPATIENT,
+    SID_HEALTH_RECORD,
+    YGT,
+    Ctx,
+    Include,
+    ResourceType,
+    SearchParam,
+    Written,
+    date_q,
+    reference_id,
+    split_token,
+)
+from .outcome import FhirError, Issue, from_domain
+from .validate import validate_structure
+
+GENDER_OUT = {"M": "male", "F": "female"}
+GENDER_IN = {"male": "M", "female": "F", "unknown": ""}
+LOCAL_SYSTEMS = (OID_OUTPATIENT, OID_INPATIENT)
+DECISION_SYSTEM = f"{YGT}/CodeSystem/mpi-decision"
+COMPOUND_SURNAMES = (
+    "欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙",
+    "宇文", "司徒", "夏侯", "令狐", "端木", "西门", "南宫", "独孤", "轩辕", "申屠",
+)  # fmt: skip
+
+
+def _is_han(text: str) -> bool:
+    return bool(text) and all("\u3400" <= ch <= "\u9fff" or ch == "·" for ch in text)
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """A Han name as (family, given); other names have no known split."""
+    if not _is_han(name) or len(name) < 2:
+        return "", ""
+    size = 2 if len(name) > 2 and name[:2] in COMPOUND_SURNAMES else 1
+    return name[:size], name[size:]
+
+
+def _visible(scope: Any) -> Q | None:
+    if scope.self_patient_only:
+        return Q(user_id=scope.user_id) if scope.user_id else None
+    condition = Q(village_id__in=scope.resident_village_ids) if scope.resident_village_ids else Q(pk__in=[])
+    if scope.membership is not None and not scope.is_oversight and scope.institution_ids:
+        registered = Registration.objects.filter(institution_id__in=scope.institution_ids).values(
+            "patient_id"
+        )
+        condition |= Q(pk__in=registered)
+    return condition
+
+
+class PatientType(ResourceType):
+    name = "Patient"
+    model = Patient
+    interactions = ("read", "search-type", "create")
+    conditional_create = True
+    documentation = (
+        "The master patient index's golden record. Create registers the resident at the caller's "
+        "institution through the master index: an existing resident is linked (200, header "
+        "X-MPI-Decision: linked), a possible duplicate is filed and queued for review (201, review), "
+        "otherwise a new resident is filed (201, new). Names are stored as one string without spaces."
+    )
+    accepted = frozenset(
+        {"identifier", "name", "gender", "birthDate", "telecom", "address", "active", "managingOrganization"}
+    )
+
+    def params(self) -> list[SearchParam]:
+        return [
+            SearchParam(
+                "identifier",
+                "token",
+                "ID number, health-record number, local record number",
+                self._identifier,
+            ),
+            SearchParam(
+                "name",
+                "string",
+                "Any part of the name, or its pinyin or initials",
+                self._name,
+                ("contains", "exact"),
+            ),
+            SearchParam("family", "string", "Family name (start of the name)", self._family, ("exact",)),
+            SearchParam("given", "string", "Given name", self._given, ("exact",)),
+            SearchParam("birthdate", "date", "Date of birth", lambda v, m: date_q("birth_date", v)),
+            SearchParam("gender", "token", "male | female", self._gender),
+            SearchParam("phone", "token", "Phone number", lambda v, m: Q(phone=split_token(v)[1])),
+            SearchParam("address", "string", "Any part of the address", lambda v, m: Q(address__icontains=v)),
+            SearchParam("organization", "reference", "Village clinic (Organization)", self._organization),
+        ]
+
+    def include_list(self) -> list[Include]:
+        return [
+            Include(
+                "organization", "Organization", lambda rows: {r.village.code for r in rows if r.village_id}
+            ),
+        ]
+
+    # -- search ---------------------------------------------------------------------------------
+    def _identifier(self, value: str, modifier: str) -> Q:
+        system, code = split_token(value)
+        code = code.strip()
+        if not code:
+            return Q(pk__in=[])
+        by_id = Q(id_number=idnumbers.normalize(code))
+        by_record = Q(health_record_number=code)
+        local = Registration.objects.filter(local_number=code).values("patient_id")
+        insured = Registration.objects.filter(insurance_number=code).values("patient_id")
+        if system is None:
+            return by_id | by_record | Q(pk__in=local) | Q(pk__in=insured)
+        return {
+            OID_ID_NUMBER: by_id,
+            SID_HEALTH_RECORD: by_record,
+            OID_OUTPATIENT: Q(pk__in=local),
+            OID_INPATIENT: Q(pk__in=local),
+            OID_INSURANCE: Q(pk__in=insured),
+        }.get(system, Q(pk__in=[]))
+
+    def _name(self, value: str, modifier: str) -> Q:
+        value = "".join(value.split())
+        if modifier == "exact":
+            return Q(name=value)
+        keys = PatientNameKey.objects.filter(
+            kind__in=[NameKeyKind.PINYIN, NameKeyKind.INITIALS], key__startswith=value.lower()
+        ).values("patient_id")
+        return Q(name__icontains=value) | Q(pk__in=keys)
+
+    def _family(self, value: str, modifier: str) -> Q:
+        return Q(name__startswith=value.strip())
+
+    def _given(self, value: str, modifier: str) -> Q:
+        value = value.strip()
+        return Q(name__endswith=value) if _is_han(value) else Q(name__icontains=value)
+
+    def _gender(self, value: str, modifier: str) -> Q:
+        sex = GENDER_IN.get(split_token(value)[1])
+        return Q(sex=sex) if sex is not None else Q(pk__in=[])
+
+    def _organization(self, value: str, modifier: str) -> Q:
+        return Q(village__code=reference_id(value, "Organization"))
+
+    # -- reads ----------------------------------------------------------------------------------
+    def queryset(self, ctx: Ctx) -> QuerySet[Any]:
+        condition = _visible(ctx.scope)
+        if condition is None:
+            return Patient.objects.none()
+        own = Registration.objects.filter(institution_id__in=ctx.scope.institution_ids).select_related(
+            "institution"
+        )
+        return (
+            Patient.objects.filter(condition)
+            .select_related("village", "merged_into")
+            .prefetch_related(Prefetch("registrations", queryset=own, to_attr="own_registrations"))
+        )
+
+    def after_read(self, ctx: Ctx, rows: list[Any]) -> None:
+        if not rows:
+            return
+        if len(rows) == 1:
+            audit(actor=ctx.user, verb="patient.read", subject=rows[0], membership=ctx.membership)
+            return
+        audit(
+            actor=ctx.user,
+            verb="patient.read",
+            object_type="patients.patient",
+            object_id=",".join(str(r.pk) for r in rows)[:200],
+            membership=ctx.membership,
+            after={"patient_ids": [r.pk for r in rows], "via": "fhir-search"},
+        )
+
+    def export_queryset(self, ctx: Ctx, patient_ids: set[int] | None) -> QuerySet[Any] | None:
+        qs = self.queryset(ctx).filter(merged_into__isnull=True)
+        return qs if patient_ids is None else qs.filter(pk__in=patient_ids)
+
+    def to_fhir(self, row: Any, ctx: Ctx) -> dict[str, Any]:
+        resource: dict[str, Any] = {"resourceType": "Patient", "id": str(row.pk), "meta": self.meta(row)}
+        resource["identifier"] = self._identifiers(row)
+        resource["active"] = row.merged_into_id is None
+        family, given = split_name(row.name)
+        official: dict[str, Any] = {"use": "official", "text": row.name}
+        if family:
+            official["family"] = family
+            official["given"] = [given]
+        names = [official]
+        readings = pinyin_readings(row.name) if _is_han(row.name) else ()
+        if readings:
+            names.append({"use": "usual", "text": readings[0]})
+        resource["name"] = names
+        if row.phone:
+            resource["telecom"] = [{"system": "phone", "value": row.phone}]
+        if row.sex in GENDER_OUT:
+            resource["gender"] = GENDER_OUT[row.sex]
+        if row.birth_date:
+            resource["birthDate"] = row.birth_date.isoformat()
+        if row.address:
+            resource["address"] = [{"text": row.address}]
+        if row.village_id:
+            resource["managingOrganization"] = {
+                "reference": f"Organization/{row.village.code}",
+                "display": row.village.name,
+            }
+        links = []
+        if row.merged_into_id:
+            links.append({"other": {"reference": f"Patient/{row.merged_into_id}"}, "type": "replaced-by"})
+        for merged_id in Patient.objects.filter(merged_into_id=row.pk).values_list("pk", flat=True):
+            links.append({"other": {"reference": f"Patient/{merged_id}"}, "type": "replaces"})
+        if links:
+            resource["link"] = links
+        return resource
+
+    def _identifiers(self, row: Any) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        if row.id_number:
+            out.append({"use": "official", "system": OID_ID_NUMBER, "value": row.id_number})
+        if row.health_record_number:
+            out.append({"system": SID_HEALTH_RECORD, "value": row.health_record_number})
+        registrations = getattr(row, "own_registrations", [])
+        systems = (
+            dict(
+                RegistrationIdentifier.objects.filter(registration__in=registrations).values_list(
+                    "registration_id", "system"
+                )
+            )
+            if registrations
+            else {}
+        )
+        seen: set[tuple[str, str]] = set()
+        for reg in registrations:
+            assigner = {"reference": f"Organization/{reg.institution.code}", "display": reg.institution.name}
+            for system, value in (
+                (systems.get(reg.pk, OID_OUTPATIENT), reg.local_number),
+                (OID_INSURANCE, reg.insurance_number),
+            ):
+                if value and (system, value) not in seen:
+                    seen.add((system, value))
+                    out.append({"use": "usual", "system": system, "value": value, "assigner": assigner})
+        return out
+
+    # -- writes ---------------------------------------------------------------------------------
+    def create(self, ctx: Ctx, resource: dict[str, Any]) -> Written:
+        self.refuse_unknown(resource)
+        validate_structure(resource, "Patient")
+        entry, system = entry_from(resource)
+        scope = ctx.scope
+        if scope.membership is None:
+            raise FhirError(403, "forbidden", _("Only staff of a member institution may register residents."))
+        try:
+            done = registration_create(
+                actor=ctx.user,
+                institution=scope.membership.institution,
+                entry=entry,
+                source=RegistrationSource.API,
+            )
+            if done.created and system and system != OID_OUTPATIENT:
+                registration_identifier_record(actor=ctx.user, registration=done.registration, system=system)
+        except DomainError as exc:
+            raise from_domain(exc, prefix="Patient.") from None
+        decision = done.decision
+        texts: dict[str, str] = {
+            Decision.LINKED: _("The master index linked this record to an existing resident."),
+            Decision.REVIEW: _("A new resident was filed and queued for review as a possible duplicate."),
+            Decision.NEW: _("A new resident was filed."),
+        }
+        text = texts[decision]
+        if not done.created:
+            text = _(
+                "This local record number was already registered with the same details; nothing changed."
+            )
+        issues = [Issue("information", "informational", text, [f"{DECISION_SYSTEM}#{decision}"])]
+        row = self.queryset(ctx).filter(pk=done.patient.pk).first() or done.patient
+        return Written(
+            row=row,
+            created=done.created and decision != Decision.LINKED,
+            issues=issues,
+            headers={"X-MPI-Decision": decision},
+        )
+
+
+def _name_from(resource: dict[str, Any]) -> str:
+    names = resource.get("name") or []
+    if not names:
+        raise FhirError(422, "required", _("A Patient needs a name."), expression="Patient.name")
+    first = names[0]
+    if first.get("text"):
+        return str(first["text"])
+    return str(first.get("family") or "") + "".join(str(g) for g in first.get("given") or [])
+
+
+def _refuse(path: str, message: str) -> FhirError:
+    return FhirError(422, "not-supported", message, expression=path)
+
+
+def _identifiers_from(resource: dict[str, Any]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for i, ident in enumerate(resource.get("identifier") or []):
+        system, value = ident.get("system") or "", str(ident.get("value") or "").strip()
+        path = f"Patient.identifier[{i}]"
+        if system == SID_HEALTH_RECORD:
+            continue  # assigned by us; read back, never set by a sender
+        if system not in (OID_ID_NUMBER, *LOCAL_SYSTEMS, OID_INSURANCE):
+            raise _refuse(
+                f"{path}.system",
+                _("The identifier system %(system)s is not supported (use the national OIDs).")
+                % {"system": system[:100] or "-"},
+            )
+        if not value:
+            raise FhirError(422, "required", _("An identifier needs a value."), expression=f"{path}.value")
+        key = "local" if system in LOCAL_SYSTEMS else system
+        if len(value) > (32 if system == OID_INSURANCE else 40):
+            raise FhirError(422, "value", _("The identifier is too long."), expression=f"{path}.value")
+        if key in values:
+            raise _refuse(path, _("Only one identifier of this kind is kept per registration."))
+        if system == OID_ID_NUMBER:
+            try:
+                value = idnumbers.parse(value).value
+            except InvalidInput as exc:
+                raise FhirError(422, "value", str(exc.message), expression=f"{path}.value") from None
+        values[key] = value
+        if key == "local":
+            values["local_system"] = system
+    return values
+
+
+def _scalar_checks(resource: dict[str, Any]) -> None:
+    if resource.get("active") is False:
+        raise _refuse("Patient.active", _("An inactive Patient cannot be registered."))
+    for i, name in enumerate((resource.get("name") or [])[1:], start=1):
+        text = name.get("text") or " ".join([name.get("family") or "", *(name.get("given") or [])])
+        if not text.isascii():
+            raise _refuse(
+                f"Patient.name[{i}]", _("Only one name is kept; a second name may only be its pinyin.")
+            )
+    phones = list(resource.get("telecom") or [])
+    for i, telecom in enumerate(phones):
+        if telecom.get("system") != "phone" or not telecom.get("value"):
+            raise _refuse(f"Patient.telecom[{i}]", _("Only a phone number is kept."))
+        if i > 0:
+            raise _refuse(f"Patient.telecom[{i}]", _("Only one phone number is kept."))
+    if len(resource.get("address") or []) > 1:
+        raise _refuse("Patient.address[1]", _("Only one address is kept."))
+    gender = resource.get("gender")
+    if gender is not None and gender not in GENDER_IN:
+        raise _refuse("Patient.gender", _("The gender %(g)s is not supported.") % {"g": str(gender)[:20]})
+    birth = resource.get("birthDate")
+    if birth is not None and len(str(birth)) != 10:
+        raise _refuse("Patient.birthDate", _("A full birth date (year, month and day) is required."))
+
+
+def _village_code(resource: dict[str, Any]) -> str:
+    ref = (resource.get("managingOrganization") or {}).get("reference")
+    if not ref:
+        return ""
+    code = reference_id(str(ref), "Organization")
+    inst = Institution.objects.filter(code=code).first() if code else None
+    if inst is None:
+        raise FhirError(
+            422,
+            "not-found",
+            _("The reference %(ref)s does not resolve.") % {"ref": str(ref)[:100]},
+            expression="Patient.managingOrganization",
+        )
+    if inst.kind != InstitutionKind.VILLAGE_CLINIC:
+        raise _refuse(
+            "Patient.managingOrganization", _("The managing organization must be a village clinic.")
+        )
+    return inst.code
+
+
+def _address_from(resource: dict[str, Any]) -> str:
+    addresses = resource.get("address") or []
+    if not addresses:
+        return ""
+    a = addresses[0]
+    if a.get("text"):
+        return str(a["text"])
+    parts = [a.get(k) or "" for k in ("state", "city", "district")] + list(a.get("line") or [])
+    return "".join(str(p) for p in parts)
+
+
+def entry_from(resource: dict[str, Any]) -> tuple[Entry, str]:
+    """A Patient resource as a master-index entry, and the system of its local number."""
+    _scalar_checks(resource)
+    ids = _identifiers_from(resource)
+    birth = resource.get("birthDate")
+    entry = Entry(
+        name=_name_from(resource),
+        sex=GENDER_IN.get(str(resource.get("gender") or "unknown"), ""),
+        birth_date=dt.date.fromisoformat(birth) if birth else None,
+        id_number=ids.get(OID_ID_NUMBER, ""),
+        phone=str(((resource.get("telecom") or [{}])[0]).get("value") or ""),
+        address=_address_from(resource),
+        village_code=_village_code(resource),
+        local_number=ids.get("local", ""),
+        insurance_number=ids.get(OID_INSURANCE, ""),
+    )
+    return entry, ids.get("local_system", "")
