@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -9,6 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from yigongti.core.models import TimeStampedModel
 
 from .choices import EncounterKind, EncounterSource
+
+HALF_FEN = Decimal("0.005")
 
 
 class Encounter(TimeStampedModel):
@@ -80,8 +84,12 @@ class Encounter(TimeStampedModel):
                 condition=~Q(external_id=""),
                 name="encounters_source_key",
             ),
+            # Within half a fen, not equal: SQLite keeps decimals as floating point.
             models.CheckConstraint(
-                condition=Q(total_cost=F("insurance_paid") + F("out_of_pocket")),
+                condition=Q(
+                    total_cost__gt=F("insurance_paid") + F("out_of_pocket") - HALF_FEN,
+                    total_cost__lt=F("insurance_paid") + F("out_of_pocket") + HALF_FEN,
+                ),
                 name="encounters_cost_sum",
             ),
             models.CheckConstraint(
