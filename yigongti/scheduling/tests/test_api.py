@@ -155,7 +155,7 @@ def test_session_endpoints_for_staff_and_refusals(county, sched):
     for role in (Role.RESIDENT, Role.HEALTH_BUREAU):
         _error(api(county, role).post("/api/scheduling/sessions", body, content_type="application/json"), 403)
     assert ClinicSession.objects.count() == 1
-    listed = c.get("/api/scheduling/sessions", {"date_from": day(0).isoformat(), "days": 14}).json()
+    listed = c.get(f"/api/scheduling/sessions?date_from={day(0).isoformat()}&days=14").json()
     assert listed["count"] == 1
     detail = c.get(f"/api/scheduling/sessions/{out['session_id']}").json()
     assert len(detail["slot_list"]) == 6
