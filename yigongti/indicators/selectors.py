@@ -19,6 +19,7 @@ from django.db.models import Q, QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
 
 from yigongti.core.access import Scope
+from yigongti.core.audit import audit
 from yigongti.core.errors import InvalidInput, NotFound
 from yigongti.institutions.choices import InstitutionKind, Level
 from yigongti.institutions.models import Consortium, Institution
@@ -222,10 +223,9 @@ def sums(
 def value_of(indicator: Indicator, parts: Parts, totals: dict[str, Decimal]) -> Value:
     if not parts.available():
         return Value(reason=UNAVAILABLE)
-    seen = totals.get(parts.num_presence.key, Decimal(0))
-    if parts.den_presence is not None:
-        seen += totals.get(parts.den_presence.key, Decimal(0))
-    if not seen:
+    # "No data": the numerator's source recorded nothing here and then (capacities and
+    # population are always on file, so they cannot tell).
+    if not totals.get(parts.num_presence.key, Decimal(0)):
         return Value(reason=NO_DATA)
     num = totals.get(parts.num.key, Decimal(0))
     if parts.den is None:
@@ -346,7 +346,13 @@ def trend(
 
 
 def records_for(
-    *, scope: Scope, indicator: Indicator, period: Period, institution: str, part: str = "numerator"
+    *,
+    scope: Scope,
+    indicator: Indicator,
+    period: Period,
+    institution: str,
+    part: str = "numerator",
+    actor: Any = None,
 ) -> tuple[Definition, QuerySet[Any]]:
     """The source rows behind one institution's numerator (or denominator) in a period.
 
@@ -374,6 +380,13 @@ def records_for(
     elif spec.timing == "annual":
         qs = qs.filter(year=period.year)
     order = spec.date_field if spec.date_field and spec.timing != "annual" else "pk"
+    audit(
+        actor=actor,
+        verb="indicator.records_read",
+        subject=indicator,
+        after={"period": period.code, "institution": institution, "part": part},
+        membership=scope.membership,
+    )
     return definition, qs.order_by(f"-{order}", "-pk")
 
 

@@ -1,5 +1,13 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "indicators"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("report.pdf", views.report, name="report"),
+    path("plotly.min.js", views.plotly_js, name="plotly"),
+    path("<slug:code>/", views.detail, name="detail"),
+    path("<slug:code>/records/", views.records, name="records"),
+]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from yigongti.indicators import definitions
 from yigongti.indicators.models import Indicator
@@ -49,9 +50,10 @@ def test_a_valid_definition_has_a_stable_key():
     ],
 )
 def test_a_broken_definition_is_refused_naming_the_part(definition, names):
-    with pytest.raises(ValidationError) as exc:
+    with translation.override("en"), pytest.raises(ValidationError) as exc:
         definitions.validate(definition, where="numerator")
-    assert names in " ".join(exc.value.messages)
+    with translation.override("en"):
+        assert names in " ".join(exc.value.messages)
 
 
 @pytest.mark.django_db
