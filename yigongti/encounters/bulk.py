@@ -19,7 +19,6 @@ from itertools import islice
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -44,15 +43,17 @@ FALSE = frozenset({"0", "false", "f", "no", "n", "否", ""})
 class RawEncounter:
     """One incoming encounter as text (a CSV row) or typed values (an interface).
 
-    ``patient`` is a health-record number or an ID number (exact identifiers only: no
-    probabilistic linking here); ``institution`` and ``department`` are codes.
+    The patient is named by health-record number or ID number (exact identifiers only: no
+    probabilistic linking here; given both, they must name the same resident); ``institution``
+    and ``department`` are codes.
     """
 
     line: int
     external_id: str
-    patient: str
     kind: str
     started_at: str | dt.datetime | None
+    health_record_number: str = ""
+    id_number: str = ""
     institution: str = ""
     department: str = ""
     admitted_on: str | dt.date | None = None
@@ -171,18 +172,44 @@ class Directory:
         return pk, place.pk
 
 
+def _person(row: RawEncounter, people: dict[str, Person]) -> Person:
+    """The resident the row names, by health-record number and/or ID number."""
+    hrn = (row.health_record_number or "").strip()
+    number = idnumbers.normalize(row.id_number or "")
+    if not hrn and not number:
+        raise InvalidInput(_("The patient's health-record or ID number is required."), field="patient")
+    by_hrn = people.get(hrn) if hrn else None
+    by_id = people.get(number) if number else None
+    if hrn and by_hrn is None:
+        raise InvalidInput(
+            _("Unknown patient %(number)s.") % {"number": hrn[:20]}, field="health_record_number"
+        )
+    if number and by_id is None:
+        raise InvalidInput(_("Unknown patient %(number)s.") % {"number": number[:20]}, field="id_number")
+    if by_hrn is not None and by_id is not None and by_hrn.pk != by_id.pk:
+        raise InvalidInput(
+            _("The health-record number and the ID number belong to different residents."), field="id_number"
+        )
+    person = by_hrn or by_id
+    assert person is not None  # noqa: S101 - one of the two was given and found
+    return person
+
+
 def people_by_identifier(refs: Iterable[str]) -> dict[str, Person]:
     """Residents by health-record number or normalised ID number, merged ones resolved to the
     survivor. One query per chunk (plus one for survivors, rarely)."""
     refs = {r for r in refs if r}
-    ids = {idnumbers.normalize(r) for r in refs}
+    ids = {idnumbers.normalize(r) for r in refs if 15 <= len(r) <= 18}
     found: dict[str, Person] = {}
     merged: dict[str, int] = {}
-    rows = Patient.objects.filter(Q(health_record_number__in=refs) | Q(id_number__in=ids)).values_list(
-        "pk", "health_record_number", "id_number", "merged_into_id", "village__area_code"
-    )
+    fields = ("pk", "health_record_number", "id_number", "merged_into_id", "village__area_code")
+    # Two index probes: SQLite answers an OR of two IN lists by scanning the table.
+    rows = [
+        *Patient.objects.filter(health_record_number__in=refs).values_list(*fields),
+        *Patient.objects.filter(id_number__in=ids).values_list(*fields),
+    ]
     for pk, hrn, id_number, merged_into, area in rows:
-        for key in (hrn, id_number):
+        for key in (hrn, id_number):  # the same resident under both of their numbers
             if key:
                 if merged_into:
                     merged[key] = merged_into
@@ -213,8 +240,9 @@ class _Chunk:
     def check(self) -> None:
         imp = self.importer
         raw = [r for r in self.rows if isinstance(r, RawEncounter)]
-        people = people_by_identifier(r.patient.strip() for r in raw)
-        people.update({idnumbers.normalize(k): v for k, v in list(people.items())})
+        people = people_by_identifier(
+            ref.strip() for r in raw for ref in (r.health_record_number, r.id_number) if ref
+        )
         for row in self.rows:
             if isinstance(row, RowError):
                 imp.report.errors.append(row)
@@ -231,12 +259,7 @@ class _Chunk:
         external_id = (row.external_id or "").strip()
         if not external_id:
             raise InvalidInput(_("Every imported encounter needs its external id."), field="external_id")
-        ref = row.patient.strip()
-        if not ref:
-            raise InvalidInput(_("The patient's health-record or ID number is required."), field="patient")
-        person = people.get(ref) or people.get(idnumbers.normalize(ref))
-        if person is None:
-            raise InvalidInput(_("Unknown patient %(number)s.") % {"number": ref[:20]}, field="patient")
+        person = _person(row, people)
         place = imp.directory.place(row.institution)
         return clean(
             person=person,
@@ -267,9 +290,12 @@ class _Chunk:
             return
         existing = {
             row["external_id"]: row
+            # ``exclude`` repeats the partial unique index's condition, so the planner uses it.
             for row in Encounter.objects.filter(
                 source_system=imp.source_system, external_id__in=list(self.good)
-            ).values("id", *COLUMNS)
+            )
+            .exclude(external_id="")
+            .values("id", *COLUMNS)
         }
         new: list[dict[str, Any]] = []
         changed: list[tuple[int, dict[str, Any]]] = []
@@ -317,13 +343,22 @@ class _Chunk:
         imp.report.unchanged += unchanged
 
 
-def _adapt(value: Any) -> Any:
-    """Values as the SQLite driver wants them (PostgreSQL's COPY takes Python values)."""
-    if isinstance(value, dt.datetime):
-        return connection.ops.adapt_datetimefield_value(value)
-    if isinstance(value, dt.date):
-        return connection.ops.adapt_datefield_value(value)
-    return value
+#: Positions of the date and time columns (SQLite needs them adapted; COPY takes Python values).
+_DATETIMES = (COLUMNS.index("started_at"), len(COLUMNS), len(COLUMNS) + 1)
+_DATES = (COLUMNS.index("admitted_on"), COLUMNS.index("discharged_on"))
+
+
+def _adapted(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row as the SQLite driver wants it: datetimes as UTC text, dates as ISO text."""
+    values = list(row)
+    ops = connection.ops
+    for i in _DATETIMES:
+        if isinstance(values[i], dt.datetime):
+            values[i] = ops.adapt_datetimefield_value(values[i])
+    for i in _DATES:
+        if values[i] is not None:
+            values[i] = ops.adapt_datefield_value(values[i])
+    return tuple(values)
 
 
 def insert_rows(rows: Sequence[dict[str, Any]] | Sequence[tuple[Any, ...]]) -> int:
@@ -351,7 +386,7 @@ def insert_rows(rows: Sequence[dict[str, Any]] | Sequence[tuple[Any, ...]]) -> i
             marks = ", ".join(["%s"] * len(columns))
             cursor.executemany(
                 f"INSERT INTO {table} ({names}) VALUES ({marks})",  # noqa: S608 - constant names
-                [tuple(_adapt(v) for v in row) for row in tuples],
+                [_adapted(row) for row in tuples],
             )
     return len(rows)
 

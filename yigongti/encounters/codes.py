@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from django.utils.translation import gettext as _
 
@@ -20,6 +21,7 @@ _CODE = re.compile(r"^[A-Z][0-9]{2}(\.[0-9X]{1,8})?$")
 _NODOT = re.compile(r"^([A-Z][0-9]{2})([0-9X]{1,8})$")
 
 
+@lru_cache(maxsize=8192)
 def normalize_diagnosis(code: str, *, field: str = "diagnosis_code") -> str:
     """``"i10"``, ``" I10 "``, ``"Ｊ０６．９"`` and ``"J069"`` become ``I10``, ``J06.9``; an empty code stays
     empty (a visit without a coded diagnosis); anything else is refused."""

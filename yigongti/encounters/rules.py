@@ -214,12 +214,14 @@ def clean(
         started_at = timezone.make_aware(dt.datetime.combine(admitted_on, dt.time(8, 0)))
     if started_at is None:
         raise _invalid(_("The date and time of the encounter are required."), "started_at")
+    if started_at.year < 1900:  # checked first: converting extreme dates between zones overflows
+        raise _invalid(_("The date is too far in the past."), "started_at")
+    if started_at.year > now.year + 1:
+        raise _invalid(_("The encounter is dated in the future."), "started_at")
     if timezone.is_naive(started_at):
         started_at = timezone.make_aware(started_at)
     if started_at > now:
         raise _invalid(_("The encounter is dated in the future."), "started_at")
-    if started_at.year < 1900:
-        raise _invalid(_("The date is too far in the past."), "started_at")
     today = timezone.localtime(now).date()
     admitted, discharged, bed_days = _stay(kind, started_at, admitted_on, discharged_on, today, source)
     if department is not None and (place is None or department[1] != place.pk):
