@@ -95,7 +95,8 @@ class PatientType(ResourceType):
         "The master patient index's golden record. Create registers the resident at the caller's "
         "institution through the master index: an existing resident is linked (200, header "
         "X-MPI-Decision: linked), a possible duplicate is filed and queued for review (201, review), "
-        "otherwise a new resident is filed (201, new). Names are stored as one string without spaces."
+        "otherwise a new resident is filed (201, new). Names are stored as one string without spaces; "
+        "a phone number as its digits; an address as one line of text."
     )
     accepted = frozenset(
         {"identifier", "name", "gender", "birthDate", "telecom", "address", "active", "managingOrganization"}

@@ -142,7 +142,8 @@ def test_search_parameters_paging_and_include(county, fhir):
         ("name=陈", 1), ("name=chengui", 1), ("name=cgf", 1), ("family=陈", 1), ("given=桂芳", 1),
         ("gender=female", 1), ("gender=male", 0), ("birthdate=1950", 1), ("birthdate=ge1951-01-01", 0),
         ("birthdate=1950-06-01", 1), ("identifier=44182310100100001", 1),
-        (f"identifier={OID_ID_NUMBER}|{id_number}", 1), ("address=东山", 0), (f"organization=Organization/{county.village.code}", 1), ("name=王", 0),
+        (f"identifier={OID_ID_NUMBER}|{id_number}", 1), ("address=东山", 0), ("name=王", 0),
+        (f"organization=Organization/{county.village.code}", 1),
     ]:  # fmt: skip
         bundle = village.get(f"/fhir/Patient?{query}").json()
         assert bundle["total"] == expected, query
