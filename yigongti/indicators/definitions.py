@@ -15,8 +15,11 @@ PostgreSQL and SQLite do the counting.
 How a source is placed in time (``Source.timing``):
 
 - ``flow``: each row belongs to the month of its date (visits, referrals, secondments);
-- ``cumulative``: a stock that grows (residents with a health record): a period's value counts
-  every row dated up to the period's end;
+- ``cumulative``: a stock that grows, dated by a real event date: a period's value counts every
+  row dated up to the period's end;
+- ``snapshot``: a stock without a usable date (residents: the table keeps no filing date, only
+  the row's creation time, which is the load time for migrated records): every period reads
+  today's rows;
 - ``annual``: reference data per year (permanent population): a period reads its year's row;
 - ``capacity``: a standing capacity (approved beds): a period's value is the capacity times the
   period's days, so occupied bed-days can be set against it.
@@ -82,7 +85,7 @@ class Source:
     name: str
     label: Any
     model: str  # "app_label.ModelName"
-    timing: str  # flow | cumulative | annual | capacity
+    timing: str  # flow | cumulative | snapshot | annual | capacity
     date_field: str | None  # the field that places a row in a month
     institutions: dict[str, str]  # attribute_to name -> ORM path of the institution id
     fields: dict[str, FieldSpec]
@@ -168,7 +171,7 @@ SOURCES: dict[str, Source] = {
         name="residents",
         label=_("Residents"),
         model="patients.Patient",
-        timing="cumulative",
+        timing="snapshot",
         date_field="created_at",
         institutions={"village": "village_id"},
         fields={

@@ -29,7 +29,7 @@ def _month(value: Any) -> dt.date | None:
 
 
 def _patient_keys(p: Any) -> set[engine.Key]:
-    return {(p.village_id, _month(p.created_at))}
+    return {(p.village_id, None)}  # a snapshot: the village's cell has no month
 
 
 def _secondment_keys(s: Any) -> set[engine.Key]:

@@ -222,7 +222,7 @@ CATALOGUE: list[dict[str, Any]] = [
         {"source": "population", "filters": [], "measure": "sum", "field": "permanent_residents"},
         **PCT,
         area="公共卫生",
-        description="建有健康档案的居民数（截至期末）÷ 常住人口数（当年）",
+        description="现有建档居民数（居民表不记建档日期，故按当前数）÷ 当年常住人口数",
         source_document=DOC_PH,
         target=90,
     ),

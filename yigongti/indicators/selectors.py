@@ -40,6 +40,7 @@ REASONS = {
     UNAVAILABLE: _("The source table is not installed yet"),
 }
 UNKNOWN = "unknown"
+DATED = frozenset({"flow", "cumulative", "annual"})
 OUTSIDE = "outside"
 
 
@@ -83,6 +84,12 @@ class Parts:
         if self.den is not None and self.den_presence is not None:
             out |= {self.den.key, self.den_presence.key}
         return out
+
+    def witness(self) -> Definition:
+        """The presence count that tells "no data": a dated source's."""
+        if self.num.spec.timing in DATED or self.den_presence is None or self.den is None:
+            return self.num_presence
+        return self.den_presence if self.den.spec.timing in DATED else self.num_presence
 
     def available(self) -> bool:
         return self.num.spec.available and (self.den is None or self.den.spec.available)
@@ -197,7 +204,7 @@ def _month_q(timing: str, period: Period) -> Q:
         return Q(month__lt=period.end)
     if timing == "annual":
         return Q(month=dt.date(period.year, 1, 1))
-    return Q(month__isnull=True)
+    return Q(month__isnull=True)  # capacity, snapshot
 
 
 def sums(
@@ -216,16 +223,16 @@ def sums(
         for part, inst, total in (
             qs.values_list("part_id", "institution_id").order_by().annotate(t=Sum("value"))
         ):
-            out[(part, inst)] = (total or Decimal(0)) * factor
+            out[(part, inst)] = ((total or Decimal(0)) * factor).quantize(CENT)
     return out
 
 
 def value_of(indicator: Indicator, parts: Parts, totals: dict[str, Decimal]) -> Value:
     if not parts.available():
         return Value(reason=UNAVAILABLE)
-    # "No data": the numerator's source recorded nothing here and then (capacities and
-    # population are always on file, so they cannot tell).
-    if not totals.get(parts.num_presence.key, Decimal(0)):
+    # "No data": the dated source recorded nothing here and then (the numerator's, or, when the
+    # numerator is a stock or a capacity that is always on file, the denominator's).
+    if not totals.get(parts.witness().key, Decimal(0)):
         return Value(reason=NO_DATA)
     num = totals.get(parts.num.key, Decimal(0))
     if parts.den is None:
@@ -379,6 +386,7 @@ def records_for(
         qs = qs.filter(definitions.date_range_q(definition, dt.date(2000, 1, 1), period.end))
     elif spec.timing == "annual":
         qs = qs.filter(year=period.year)
+    # a capacity or a snapshot: today's rows, whatever the period
     order = spec.date_field if spec.date_field and spec.timing != "annual" else "pk"
     audit(
         actor=actor,

@@ -94,3 +94,13 @@ def test_a_resident_moving_village_leaves_the_old_cell(county):
     assert engine.snapshot() == incremental
     assert any(i == county.foreign_village.pk for _p, i, _m in incremental)
     assert old_village != county.foreign_village.pk
+
+
+def test_a_refresh_over_many_months_equals_a_rebuild(county):
+    rng = random.Random(5)
+    record(rng, county, residents(county, 4), n=30)
+    expected = engine.snapshot()
+    months = {dt.date(2025, m, 1) for m in (1, 2, 5, 9)}
+    IndicatorCell.objects.filter(part__source="encounters", month__in=months).delete()
+    engine.refresh("encounters", {(i.pk, m) for m in months for i in places(county)} | {(None, min(months))})
+    assert engine.snapshot() == expected

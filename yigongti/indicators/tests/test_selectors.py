@@ -6,7 +6,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 from yigongti.accounts.choices import Role
 from yigongti.core.access import scope_for
@@ -52,17 +51,18 @@ def test_a_period_without_data_is_no_data_never_zero(data):
 
 def test_a_zero_denominator_is_said_so(data):
     scope = scope_for(data.users[Role.CONSORTIUM_OFFICE])
-    this_year = timezone.localdate().year  # the residents were filed today; no population on file
-    rows = selectors.values_for(
-        scope=scope, period=periods.parse(str(this_year)), codes=["health_record_filing_rate"]
-    )
-    assert rows[0].current.reason == selectors.ZERO_DENOMINATOR and rows[0].current.value is None
-    assert rows[0].current.numerator == 6
-    PopulationReference.objects.create(institution=data.other_village, year=this_year, permanent_residents=8)
-    rows = selectors.values_for(
-        scope=scope, period=periods.parse(str(this_year)), codes=["health_record_filing_rate"]
-    )
-    assert rows[0].current.value == Decimal("75.00")
+
+    def filing(year):
+        return selectors.values_for(
+            scope=scope, period=periods.parse(year), codes=["health_record_filing_rate"]
+        )[0]
+
+    assert filing("2026").current.reason == selectors.NO_DATA  # no population on file that year
+    PopulationReference.objects.create(institution=data.other_village, year=2024, permanent_residents=0)
+    row = filing("2024")
+    assert row.current.reason == selectors.ZERO_DENOMINATOR and row.current.value is None
+    assert row.current.numerator == 6 and row.current.reason_text
+    assert filing("2025").current.value == Decimal("150.00")  # 6 records, 4 residents on file
 
 
 def test_groups_add_up_to_the_consortium(data):
