@@ -342,7 +342,7 @@ def referral_create(request: HttpRequest, payload: ReferralIn) -> Any:
 
 
 @router.get(
-    "/referrals/{referral_id}",
+    "/referrals/{int:referral_id}",
     response={200: ReferralDetail, **ERRORS},
     summary="One referral: the slip, the timeline, attachments and follow-ups (audited read)",
 )
@@ -392,14 +392,14 @@ def _move_doc(summary: str) -> dict[str, Any]:
     return {"response": {200: ReferralDetail, **MOVE_ERRORS}, "summary": summary, "auth": WRITES}
 
 
-@router.post("/referrals/{referral_id}/submit", **_move_doc("Submit a draft (draft → submitted)"))
+@router.post("/referrals/{int:referral_id}/submit", **_move_doc("Submit a draft (draft → submitted)"))
 def referral_submit(request: HttpRequest, referral_id: int, payload: Empty) -> ReferralDetail:
     services.referral_submit(actor=request.user, referral=_visible(request, referral_id))
     return _reload(request, referral_id)
 
 
 @router.post(
-    "/referrals/{referral_id}/accept", **_move_doc("Accept, optionally naming department and doctor")
+    "/referrals/{int:referral_id}/accept", **_move_doc("Accept, optionally naming department and doctor")
 )
 def referral_accept(request: HttpRequest, referral_id: int, payload: AcceptIn) -> ReferralDetail:
     services.referral_accept(
@@ -411,7 +411,7 @@ def referral_accept(request: HttpRequest, referral_id: int, payload: AcceptIn) -
     return _reload(request, referral_id)
 
 
-@router.post("/referrals/{referral_id}/reject", **_move_doc("Reject, with the reason"))
+@router.post("/referrals/{int:referral_id}/reject", **_move_doc("Reject, with the reason"))
 def referral_reject(request: HttpRequest, referral_id: int, payload: ReasonIn) -> ReferralDetail:
     services.referral_reject(
         actor=request.user, referral=_visible(request, referral_id), reason=payload.reason
@@ -420,7 +420,7 @@ def referral_reject(request: HttpRequest, referral_id: int, payload: ReasonIn) -
 
 
 @router.post(
-    "/referrals/{referral_id}/redirect", **_move_doc("Redirect to another institution or department")
+    "/referrals/{int:referral_id}/redirect", **_move_doc("Redirect to another institution or department")
 )
 def referral_redirect(request: HttpRequest, referral_id: int, payload: RedirectIn) -> ReferralDetail:
     referral = _visible(request, referral_id)
@@ -434,7 +434,7 @@ def referral_redirect(request: HttpRequest, referral_id: int, payload: RedirectI
     return _reload(request, referral_id)
 
 
-@router.post("/referrals/{referral_id}/assign", **_move_doc("Assign the receiving department and doctor"))
+@router.post("/referrals/{int:referral_id}/assign", **_move_doc("Assign the receiving department and doctor"))
 def referral_assign(request: HttpRequest, referral_id: int, payload: AcceptIn) -> ReferralDetail:
     services.referral_assign(
         actor=request.user,
@@ -445,13 +445,13 @@ def referral_assign(request: HttpRequest, referral_id: int, payload: AcceptIn) -
     return _reload(request, referral_id)
 
 
-@router.post("/referrals/{referral_id}/arrive", **_move_doc("The patient arrived (releases a held bed)"))
+@router.post("/referrals/{int:referral_id}/arrive", **_move_doc("The patient arrived (releases a held bed)"))
 def referral_arrive(request: HttpRequest, referral_id: int, payload: Empty) -> ReferralDetail:
     services.referral_arrive(actor=request.user, referral=_visible(request, referral_id))
     return _reload(request, referral_id)
 
 
-@router.post("/referrals/{referral_id}/start-care", **_move_doc("Care started: outpatient or admitted"))
+@router.post("/referrals/{int:referral_id}/start-care", **_move_doc("Care started: outpatient or admitted"))
 def referral_start_care(request: HttpRequest, referral_id: int, payload: CareIn) -> ReferralDetail:
     services.referral_start_care(
         actor=request.user, referral=_visible(request, referral_id), mode=payload.mode
@@ -459,7 +459,9 @@ def referral_start_care(request: HttpRequest, referral_id: int, payload: CareIn)
     return _reload(request, referral_id)
 
 
-@router.post("/referrals/{referral_id}/complete", **_move_doc("Write the return slip (in care → completed)"))
+@router.post(
+    "/referrals/{int:referral_id}/complete", **_move_doc("Write the return slip (in care → completed)")
+)
 def referral_complete(request: HttpRequest, referral_id: int, payload: CompleteIn) -> ReferralDetail:
     services.referral_complete(
         actor=request.user,
@@ -473,7 +475,7 @@ def referral_complete(request: HttpRequest, referral_id: int, payload: CompleteI
     return _reload(request, referral_id)
 
 
-@router.post("/referrals/{referral_id}/follow-up", **_move_doc("The grassroots records its follow-up"))
+@router.post("/referrals/{int:referral_id}/follow-up", **_move_doc("The grassroots records its follow-up"))
 def referral_follow_up(request: HttpRequest, referral_id: int, payload: FollowUpIn) -> ReferralDetail:
     referral = _visible(request, referral_id)
     task = lookups.open_task(referral)
@@ -483,7 +485,7 @@ def referral_follow_up(request: HttpRequest, referral_id: int, payload: FollowUp
     return _reload(request, referral_id)
 
 
-@router.post("/referrals/{referral_id}/cancel", **_move_doc("Cancel (from any state that is not final)"))
+@router.post("/referrals/{int:referral_id}/cancel", **_move_doc("Cancel (from any state that is not final)"))
 def referral_cancel(request: HttpRequest, referral_id: int, payload: ReasonIn) -> ReferralDetail:
     services.referral_cancel(
         actor=request.user, referral=_visible(request, referral_id), reason=payload.reason
@@ -495,7 +497,7 @@ def referral_cancel(request: HttpRequest, referral_id: int, payload: ReasonIn) -
 
 
 @router.get(
-    "/referrals/{referral_id}/slip.pdf",
+    "/referrals/{int:referral_id}/slip.pdf",
     response={200: None, **ERRORS},
     summary="The referral slip as PDF (stub, referral-out, return), in the national layout",
     openapi_extra={"responses": {200: {"description": "PDF", "content": {"application/pdf": {}}}}},
@@ -509,7 +511,7 @@ def referral_slip(request: HttpRequest, referral_id: int) -> HttpResponse:
 
 
 @router.post(
-    "/referrals/{referral_id}/attachments",
+    "/referrals/{int:referral_id}/attachments",
     response={201: AttachmentOut, **MOVE_ERRORS},
     summary="Attach a result (PDF, JPEG, PNG or text, at most 10 MB)",
     auth=WRITES,
@@ -537,7 +539,7 @@ def attachment_add(
 
 
 @router.get(
-    "/referrals/{referral_id}/attachments/{attachment_id}",
+    "/referrals/{int:referral_id}/attachments/{int:attachment_id}",
     response={200: None, **ERRORS},
     summary="Download an attachment (audited read)",
     openapi_extra={
@@ -585,7 +587,7 @@ def _alert(a: Alert) -> AlertOut:
 
 
 @router.post(
-    "/referrals/alerts/{alert_id}/acknowledge",
+    "/referrals/alerts/{int:alert_id}/acknowledge",
     response={200: AlertOut, **MOVE_ERRORS},
     summary="Acknowledge an alert",
     auth=WRITES,
@@ -636,7 +638,7 @@ class OccupancyIn(_In):
 
 
 @router.put(
-    "/referrals/beds/{department_id}",
+    "/referrals/beds/{int:department_id}",
     response={200: BedOut, **MOVE_ERRORS},
     summary="Set the beds in use in a department (the ward or the service centre)",
     auth=WRITES,
@@ -678,7 +680,7 @@ def follow_up_list(request: HttpRequest, filters: Query[FollowUpFilter]) -> dict
 
 
 @router.post(
-    "/referrals/follow-ups/{task_id}",
+    "/referrals/follow-ups/{int:task_id}",
     response={200: FollowUpOut, **MOVE_ERRORS},
     summary="Record the follow-up of a task (closes it; a completed referral becomes followed up)",
     auth=WRITES,

@@ -63,7 +63,7 @@ def can_move(current: str, target: str) -> bool:
 
 
 class Urgency(models.TextChoices):
-    EMERGENCY = "emergency", _("Emergency")
+    EMERGENCY = "emergency", pgettext_lazy("urgency", "Emergency")
     URGENT = "urgent", _("Urgent")
     ROUTINE = "routine", _("Routine")
 

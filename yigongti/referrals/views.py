@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from yigongti.core import idnumbers
@@ -314,17 +315,17 @@ def _action_forms(
 
 
 ACTION_LABELS = {
-    "submit": _("Submit"),
-    "accept": _("Accept"),
-    "reject": _("Reject"),
-    "redirect": _("Redirect"),
-    "assign": _("Assign department and doctor"),
-    "arrive": _("Patient arrived"),
-    "start_care": _("Start care"),
-    "complete": _("Write the return slip"),
-    "follow_up": _("Record the follow-up"),
-    "cancel": _("Cancel the referral"),
-    "attach": _("Attach a result"),
+    "submit": gettext_lazy("Submit"),
+    "accept": gettext_lazy("Accept"),
+    "reject": gettext_lazy("Reject"),
+    "redirect": gettext_lazy("Redirect"),
+    "assign": gettext_lazy("Assign department and doctor"),
+    "arrive": gettext_lazy("Patient arrived"),
+    "start_care": gettext_lazy("Start care"),
+    "complete": gettext_lazy("Write the return slip"),
+    "follow_up": gettext_lazy("Record the follow-up"),
+    "cancel": gettext_lazy("Cancel the referral"),
+    "attach": gettext_lazy("Attach a result"),
 }
 
 
