@@ -1,0 +1,181 @@
+"""Encounter (read, search, create through encounters), ServiceRequest/Task (referrals) and
+Schedule/Slot/Appointment (scheduling) through the facade: allowed, refused, out of scope."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.utils import timezone
+
+from yigongti.accounts.choices import Role
+from yigongti.core.models import AuditEvent
+from yigongti.core.testing import make_patient
+from yigongti.encounters.models import Encounter
+from yigongti.encounters.services import encounter_record
+from yigongti.institutions.models import Department
+from yigongti.interop.fhir.encounter import COST_URL
+from yigongti.referrals import services as referrals
+from yigongti.referrals.models import ReferralReason
+from yigongti.scheduling.services import booking_create, session_create
+
+
+def _resident(county):
+    return make_patient(county.village, 1, "王桂兰", dt.date(1956, 4, 2))
+
+
+def test_encounter_read_search_and_scope(county, fhir):
+    patient = _resident(county)
+    row, _ = encounter_record(
+        actor=None,
+        patient=patient,
+        institution=county.village,
+        kind="outpatient",
+        started_at=timezone.now() - dt.timedelta(days=1),
+        total_cost=Decimal("35.50"),
+        diagnosis_code="I10",
+    )
+    village = fhir(Role.VILLAGE_DOCTOR)
+    body = village.get(f"/fhir/Encounter/{row.pk}").json()
+    assert body["class"]["code"] == "AMB" and body["subject"]["reference"] == f"Patient/{patient.pk}"
+    assert body["extension"][0]["valueMoney"]["value"] == 35.5
+    assert AuditEvent.objects.filter(verb="encounter.read", object_id=str(row.pk)).exists()
+    bundle = village.get(
+        f"/fhir/Encounter?patient=Patient/{patient.pk}&class=AMB&_include=Encounter:patient"
+    ).json()
+    assert bundle["total"] == 1 and len(bundle["entry"]) == 2
+    assert village.get(f"/fhir/Encounter?service-provider={county.lead.code}").json()["total"] == 0
+    assert fhir(Role.TOWNSHIP_DOCTOR).get(f"/fhir/Encounter/{row.pk}").status_code == 200
+    assert fhir(Role.COUNTY_DOCTOR).get(f"/fhir/Encounter/{row.pk}").status_code == 404
+    assert fhir(Role.CONSORTIUM_OFFICE).get("/fhir/Encounter").status_code == 403
+
+
+def test_encounter_create_is_idempotent_by_identifier(county, fhir):
+    patient = _resident(county)
+    village = fhir(Role.VILLAGE_DOCTOR)
+    body = {
+        "resourceType": "Encounter",
+        "identifier": [{"value": "V-1"}],
+        "status": "finished",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+        "subject": {"reference": f"Patient/{patient.pk}"},
+        "period": {"start": "2026-03-01T09:00:00+08:00"},
+        "extension": [{"url": COST_URL, "valueMoney": {"value": 20, "currency": "CNY"}}],
+    }
+    first = village.post("/fhir/Encounter", body)
+    assert first.status_code == 201, first.json()
+    body["extension"][0]["valueMoney"]["value"] = 25
+    second = village.post("/fhir/Encounter", body)
+    assert second.status_code == 200 and second.json()["id"] == first.json()["id"]
+    row = Encounter.objects.get()
+    assert row.total_cost == Decimal("25.00") and row.source == "fhir"
+    assert AuditEvent.objects.filter(verb="encounter.update", object_id=str(row.pk)).exists()
+    assert AuditEvent.objects.filter(verb="interop.encounter_write").count() == 2
+    missing = village.post("/fhir/Encounter", body | {"subject": {"reference": "Patient/999999"}})
+    assert missing.status_code == 422 and "Patient/999999" in missing.json()["issue"][0]["diagnostics"]
+    foreign = village.post(
+        "/fhir/Encounter", body | {"serviceProvider": {"reference": f"Organization/{county.lead.code}"}}
+    )
+    assert foreign.status_code == 422
+    assert fhir(Role.HEALTH_BUREAU).post("/fhir/Encounter", body).status_code == 403
+    assert Encounter.objects.count() == 1
+
+
+def test_referral_as_service_request_and_task(county, fhir):
+    patient = _resident(county)
+    referral = referrals.referral_create(
+        actor=county.users[Role.VILLAGE_DOCTOR],
+        patient=patient,
+        to_institution=county.lead,
+        diagnosis_code="I10",
+        diagnosis_name="原发性高血压",
+        reason=ReferralReason.objects.get(code="U01"),
+        history="血压控制不佳三月",
+        submit=True,
+    )
+    lead = fhir(Role.COUNTY_DOCTOR)
+    task = lead.get(f"/fhir/Task/{referral.pk}").json()
+    assert task["status"] == "requested" and task["businessStatus"]["coding"][0]["code"] == "submitted"
+    assert task["owner"]["reference"] == f"Organization/{county.lead.code}"
+    assert lead.get(f"/fhir/Task?owner={county.lead.code}&status=requested").json()["total"] == 1
+    assert lead.get("/fhir/Task?status=completed").json()["total"] == 0
+    bundle = lead.get(f"/fhir/Task?patient=Patient/{patient.pk}&_include=Task:focus").json()
+    assert sorted(e["resource"]["resourceType"] for e in bundle["entry"]) == ["ServiceRequest", "Task"]
+    request = lead.get(f"/fhir/ServiceRequest/{referral.pk}").json()
+    assert request["reasonCode"][0]["coding"][0]["code"] == "I10" and request["status"] == "active"
+    assert fhir(Role.VILLAGE_DOCTOR).get(f"/fhir/Task?requester={county.village.code}").json()["total"] == 1
+    other = fhir(Role.TOWNSHIP_DOCTOR)  # the township sees its villages' referrals
+    assert other.get(f"/fhir/Task/{referral.pk}").status_code == 200
+    assert fhir(Role.HEALTH_BUREAU).get("/fhir/Task").status_code == 403
+    assert lead.post("/fhir/Task", {"resourceType": "Task"}).status_code == 405
+
+
+def test_schedule_slot_and_appointment(county, fhir):
+    patient = _resident(county)
+    dept = Department.objects.get(institution=county.lead, code="NK")
+    session = session_create(
+        actor=None,
+        institution=county.lead,
+        department=dept,
+        date=timezone.localdate() + dt.timedelta(days=3),
+        start=dt.time(8, 0),
+        end=dt.time(9, 0),
+        slot_minutes=15,
+        capacity=1,
+        referral_share=0,
+        doctor=county.staff["county_doctor"],
+    )
+    slot = session.slots.order_by("starts_at").first()
+    assert slot is not None
+    booking = booking_create(actor=None, slot=slot, patient=patient)
+    lead = fhir(Role.COUNTY_DOCTOR)
+    schedule = lead.get(f"/fhir/Schedule/{session.pk}").json()
+    assert {a["reference"] for a in schedule["actor"]} == {
+        f"Organization/{county.lead.code}",
+        f"Practitioner/{county.staff['county_doctor'].pk}",
+    }
+    slots = lead.get(f"/fhir/Slot?schedule=Schedule/{session.pk}&status=free").json()
+    assert slots["total"] == 3
+    assert lead.get(f"/fhir/Slot/{slot.pk}").json()["status"] == "busy"
+    appointment = lead.get(f"/fhir/Appointment/{booking.pk}").json()
+    assert appointment["status"] == "booked" and appointment["slot"][0]["reference"] == f"Slot/{slot.pk}"
+    assert lead.get(f"/fhir/Appointment?patient={patient.pk}&_include=Appointment:slot").json()["total"] == 1
+    from yigongti.interop.fhir.validate import validate_structure
+
+    for resource in (schedule, appointment, lead.get(f"/fhir/Slot/{slot.pk}").json()):
+        validate_structure(resource)
+    assert fhir(Role.VILLAGE_DOCTOR).get(f"/fhir/Schedule/{session.pk}").status_code == 404
+    assert fhir(Role.VILLAGE_DOCTOR).get(f"/fhir/Appointment/{booking.pk}").status_code == 404
+
+
+def test_everything_we_serve_is_valid_fhir(county, fhir):
+    """Each type's output, the searchset Bundles and the CapabilityStatement pass the R4B models."""
+    from yigongti.interop.fhir.base import registry
+    from yigongti.interop.fhir.validate import validate_structure
+
+    test_referral_as_service_request_and_task(county, fhir)
+    patient = county.patients.get("p") or make_patient(county.village, 2, "李四", dt.date(1970, 1, 1))
+    encounter_record(
+        actor=None,
+        patient=patient,
+        institution=county.village,
+        kind="inpatient",
+        started_at=timezone.now() - dt.timedelta(days=3),
+        discharged_on=timezone.localdate(),
+        total_cost=Decimal("1000"),
+    )
+    seen: set[str] = set()
+    for role in (Role.COUNTY_DOCTOR, Role.VILLAGE_DOCTOR, Role.CONSORTIUM_OFFICE):
+        client = fhir(role)
+        for name in registry.types:
+            response = client.get(f"/fhir/{name}?_count=5")
+            if response.status_code != 200:
+                continue
+            bundle = response.json()
+            validate_structure(bundle, "Bundle")
+            for entry in bundle.get("entry", []):
+                validate_structure(entry["resource"])
+                seen.add(entry["resource"]["resourceType"])
+    validate_structure(fhir(None).get("/fhir/metadata").json(), "CapabilityStatement")
+    expected = {"Patient", "Organization", "Practitioner", "PractitionerRole", "Encounter", "Task"}
+    assert seen >= expected | {"ServiceRequest", "AuditEvent"}
