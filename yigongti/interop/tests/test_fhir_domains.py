@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from django.utils import timezone
 
@@ -53,7 +54,7 @@ def test_encounter_read_search_and_scope(county, fhir):
 def test_encounter_create_is_idempotent_by_identifier(county, fhir):
     patient = _resident(county)
     village = fhir(Role.VILLAGE_DOCTOR)
-    body = {
+    body: dict[str, Any] = {
         "resourceType": "Encounter",
         "identifier": [{"value": "V-1"}],
         "status": "finished",
