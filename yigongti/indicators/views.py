@@ -9,6 +9,8 @@ institution see their own institution(s) only, always per institution.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -207,6 +209,7 @@ def detail(request: HttpRequest, code: str) -> HttpResponse:
         "period_choices": period_choices(period),
         "by_choices": GroupBy.choices if scope.is_oversight else [],
         "drill": by == GroupBy.INSTITUTION,
+        "plotly_style_ids": plotly_bundled_style_ids(),
     }
     return render(request, "indicators/detail.html", context)
 
@@ -319,6 +322,42 @@ def report(request: HttpRequest) -> HttpResponse:
 
 
 PLOTLY = Path(str(__import__("plotly").__file__)).parent / "package_data" / "plotly.min.js"
+
+
+@functools.cache
+def plotly_stylesheet() -> str:
+    """The rules plotly.js would inject as an inline <style> (refused by our CSP), read from
+    its own source, so that the page can link them instead (plotly then skips the injection
+    because the element ``#plotly.js-style-global`` has the class ``no-inline-styles``)."""
+    source = PLOTLY.read_text(encoding="utf-8")
+    start = source.rfind("{", 0, source.index('"X,X div":'))
+    end = source.index("}", source.index("notifier-close:hover", start))
+    rules = []
+    for key, single, double in PLOTCSS_RULE.findall(source[start : end + 1]):
+        selector = (" ," + key[1:] if key.startswith(",") else key).replace("X", ".js-plotly-plot .plotly")
+        rules.append(f"{selector.replace('Y', '.plotly-notifier')}{{{single or double}}}")
+    return "\n".join(rules) + "\n"
+
+
+#: Stylesheets plotly.js bundles for traces we do not draw (maps) and injects unless an element
+#: with their id exists; the page carries such an empty element so nothing is injected.
+BUNDLED_STYLE = re.compile(
+    r'getElementById\("([0-9a-f]{16,64})"\)\)\{var \w+=document\.createElement\("style"\)'
+)
+
+
+@functools.cache
+def plotly_bundled_style_ids() -> list[str]:
+    return BUNDLED_STYLE.findall(PLOTLY.read_text(encoding="utf-8"))
+
+
+PLOTCSS_RULE = re.compile(r'"((?:[^"\\]|\\.)*)":(?:\'((?:[^\'\\]|\\.)*)\'|"((?:[^"\\]|\\.)*)")')
+
+
+@require_GET
+@cache_control(public=True, max_age=86400)
+def plotly_css(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(plotly_stylesheet(), content_type="text/css; charset=utf-8")
 
 
 @require_GET

@@ -21,7 +21,7 @@
         layout.margin.l = 160;
         layout.height = Math.max(240, 24 * data.ranking.names.length + 60);
       }
-      Plotly.newPlot(el, traces, layout, { displaylogo: false, responsive: true });
+      Plotly.newPlot(el, traces, layout, { displaylogo: false, displayModeBar: false, responsive: true });
       el.setAttribute("data-drawn", "1");
     });
   }
