@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 class EncounterKind(models.TextChoices):
     OUTPATIENT = "outpatient", _("Outpatient")
-    EMERGENCY = "emergency", _("Emergency")
+    EMERGENCY = "emergency", _("Emergency visit")
     INPATIENT = "inpatient", _("Inpatient")
     HOME_VISIT = "home_visit", _("Home visit")
     ONLINE = "online", _("Online consultation")

@@ -103,7 +103,7 @@ class RecordForm(forms.Form):
     diagnosis_code = forms.CharField(
         label=_("Diagnosis (ICD-10)"), required=False, max_length=20, help_text=_("For example J06.9 or I10.")
     )
-    is_tcm = forms.BooleanField(label=_("Traditional Chinese medicine"), required=False)
+    is_tcm = forms.BooleanField(label=_("TCM service"), required=False)
     total_cost = forms.DecimalField(
         label=_("Total cost (yuan)"), min_value=0, max_digits=12, decimal_places=2
     )
