@@ -2,7 +2,7 @@
 
 Yangshan counted 1,031 upward and 1,152 downward referrals in a year for about 400,000 people;
 at the demo's scale that would be a few dozen, too few to show every worklist and state, so the
-demo makes one referral per 50 residents (400 for the default 20,000; at least 40). Each referral
+demo makes one referral per 60 residents (333 for the default 20,000; at least 40). Each referral
 is written, submitted and moved by the system actor with backdated times (kept in each audit
 row as ``after.at``), and stops either where its story ends (rejected, cancelled, not yet
 followed up ...) or at the reference date: the last days' referrals are still waiting, some past
@@ -19,6 +19,9 @@ from collections import Counter
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from django.db.models import F
+
+from yigongti.core.errors import DomainError
 from yigongti.institutions.choices import InstitutionKind as K
 from yigongti.institutions.choices import Level
 from yigongti.institutions.models import Department, Institution
@@ -26,11 +29,12 @@ from yigongti.patients.models import Patient
 from yigongti.referrals import services
 from yigongti.referrals.models import FollowUpTask, GreenChannelKind, Referral, ReferralReason
 from yigongti.referrals.signals import batched
+from yigongti.scheduling.models import Slot
 
 from .structure import County
 
 TZ = ZoneInfo("Asia/Shanghai")
-PER_RESIDENTS = 50
+PER_RESIDENTS = 60
 MIN_REFERRALS = 40
 MAX_REFERRALS = 1500
 
@@ -204,26 +208,47 @@ class Generator:
         urgency = "emergency" if green else ("urgent" if self.rng.random() < 0.15 else "routine")
         depts = self.places.departments.get(target.pk, [])
         department = self.rng.choice(depts) if depts and not green and self.rng.random() < 0.7 else None
-        referral = services.referral_create(
-            actor=None,
-            patient=patient,
-            from_institution=source,
-            to_institution=target,
-            to_department=department,
-            urgency=urgency,
-            green_channel=green,
-            diagnosis_code=code,
-            diagnosis_name=name,
-            history=history,
-            treatment="已予对症处理。" if kind != "down" else "住院规范治疗，病情稳定。",
-            reason=self.rng.choice(reasons),
-            at=start,
-        )
+        recent = start > self.anchor - dt.timedelta(days=7)
+        booked = recent and urgency == "routine" and kind in ("up", "lateral")
+        slot = self._slot(target) if booked else None
+        fields = {
+            "actor": None,
+            "patient": patient,
+            "from_institution": source,
+            "to_institution": target,
+            "to_department": department,
+            "urgency": urgency,
+            "green_channel": green,
+            "diagnosis_code": code,
+            "diagnosis_name": name,
+            "history": history,
+            "treatment": "已予对症处理。" if kind != "down" else "住院规范治疗，病情稳定。",
+            "reason": self.rng.choice(reasons),
+            "at": start,
+        }
+        try:
+            referral = services.referral_create(slot=slot, **fields)
+        except DomainError:  # the place went meanwhile, or the patient is booked in that clinic
+            referral = services.referral_create(**fields)
         self.counts[kind] += 1
         if ending == "draft":
             self.counts["draft"] += 1
             return
         self._walk(referral, ending, start, kind)
+
+    def _slot(self, target: Institution) -> Slot | None:
+        """A free place reserved for referrals at the receiver, when its clinics have one."""
+        return (
+            Slot.objects.filter(
+                session__institution=target,
+                reserved_for_referral=True,
+                booked__lt=F("capacity"),
+                starts_at__gt=self.anchor + dt.timedelta(days=1),
+            )
+            .select_related("session")
+            .order_by("starts_at")
+            .first()
+        )
 
     def _walk(self, referral: Referral, ending: str, t: dt.datetime, kind: str) -> None:
         green = kind == "green"

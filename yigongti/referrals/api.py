@@ -143,6 +143,8 @@ class ReferralDetail(ReferralRow):
     return_advice: str
     treated_at: dt.datetime | None
     followed_up_at: dt.datetime | None
+    appointment_at: dt.datetime | None
+    appointment_status: str | None
     actions: list[str]
     timeline: list[TimelineOut]
     attachments: list[AttachmentOut]
@@ -215,6 +217,8 @@ def _detail(request: HttpRequest, scope: Scope, r: Referral) -> ReferralDetail:
         return_advice=r.return_advice,
         treated_at=r.treated_at,
         followed_up_at=r.followed_up_at,
+        appointment_at=r.booking.slot.starts_at if r.booking else None,
+        appointment_status=r.booking.status if r.booking else None,
         actions=lookups.actions_for(request.user, scope, r),
         timeline=[TimelineOut(**vars(e)) for e in timeline_for(r)],
         attachments=[]
@@ -312,12 +316,15 @@ class ReferralIn(_In):
     treatment: str = Field("", max_length=4000)
     reason: str = Field(..., max_length=16, description="Code of a referral reason (criterion)")
     reason_note: str = Field("", max_length=300)
+    slot_id: int | None = Field(
+        None, ge=1, le=2**31 - 1, description="An appointment slot at the receiver (GET /referrals/slots)"
+    )
     submit: bool = Field(False, description="Submit at once instead of keeping a draft")
 
 
 @router.post(
     "/referrals",
-    response={201: ReferralDetail, **BODY_ERRORS},
+    response={201: ReferralDetail, **MOVE_ERRORS},
     summary="Write a referral-out slip (a draft, or submitted with submit=true)",
     auth=WRITES,
 )
@@ -336,6 +343,7 @@ def referral_create(request: HttpRequest, payload: ReferralIn) -> Any:
         treatment=payload.treatment,
         reason=lookups.reason_by_code(payload.reason),
         reason_note=payload.reason_note,
+        slot=lookups.slot_by_id(scope, payload.slot_id),
         submit=payload.submit,
     )
     return Status(201, _reload(request, referral.pk))
@@ -728,6 +736,43 @@ def reference(request: HttpRequest) -> ReferenceOut:
             DeadlineOut(urgency=d.urgency, minutes=d.minutes) for d in AcceptanceDeadline.objects.all()
         ],
     )
+
+
+class SlotFilter(InSchema):
+    institution: str = Field(..., max_length=12, description="Code of the receiving institution")
+    department_id: int | None = Field(None, ge=1, le=2**31 - 1)
+
+
+class SlotOut(Schema):
+    id: int
+    starts_at: dt.datetime
+    department: str | None
+    doctor: str | None
+    reserved_for_referral: bool
+    free: int
+
+
+@router.get(
+    "/referrals/slots",
+    response={200: list[SlotOut], **ERRORS},
+    summary="Appointments open at the receiver for a routine referral (incl. reserved slots)",
+    auth=WRITES,
+)
+def slot_list(request: HttpRequest, filters: Query[SlotFilter]) -> list[SlotOut]:
+    scope = request_scope(request)
+    institution = lookups.institution_by_code(scope, filters.institution, "institution")
+    department = lookups.department_by_id(filters.department_id, "department_id")
+    return [
+        SlotOut(
+            id=s.pk,
+            starts_at=s.starts_at,
+            department=s.session.department.name if s.session.department else None,
+            doctor=s.session.doctor.name if s.session.doctor else None,
+            reserved_for_referral=s.reserved_for_referral,
+            free=s.capacity - s.booked,
+        )
+        for s in lookups.open_slots(scope, institution, department)
+    ]
 
 
 class LookupIn(InSchema):

@@ -60,6 +60,7 @@ class ReferralForm(forms.Form):
     )
     reason = forms.ChoiceField(label=_("Reason"))
     reason_note = forms.CharField(label=_("Reason, in words"), max_length=300, required=False)
+    slot = forms.IntegerField(required=False, min_value=1, max_value=2**31 - 1, widget=forms.HiddenInput)
 
     def __init__(
         self, *args: Any, receivers: list[tuple[str, str]], departments: list[tuple[Any, str]], **kwargs: Any

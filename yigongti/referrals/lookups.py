@@ -73,6 +73,27 @@ def green_by_code(code: str | None) -> GreenChannelKind | None:
     return found
 
 
+def slot_by_id(scope: Scope, slot_id: int | None) -> Any:
+    """A scheduling slot of the consortium (the appointment booked with the referral)."""
+    if slot_id is None:
+        return None
+    from yigongti.scheduling.selectors import slot_get_for
+
+    try:
+        return slot_get_for(scope=scope, pk=slot_id)
+    except NotFound as exc:
+        raise InvalidInput(exc.message, field="slot") from None
+
+
+def open_slots(scope: Scope, institution: Institution, department: Department | None) -> list[Any]:
+    """Appointments a referring doctor may book at the receiver (reserved ones included)."""
+    from yigongti.scheduling.selectors import slots_open_for
+
+    return list(
+        slots_open_for(scope=scope, institution=institution, department=department, for_referral=True)[:60]
+    )
+
+
 def patient_by_id(patient_id: int) -> Patient:
     found = Patient.objects.select_related("village").filter(pk=patient_id, merged_into__isnull=True).first()
     if found is None:

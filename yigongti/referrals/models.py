@@ -123,6 +123,15 @@ class Referral(TimeStampedModel):
         related_name="referrals_assigned",
         verbose_name=_("assigned doctor"),
     )
+    booking = models.ForeignKey(
+        "scheduling.Booking",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referrals",
+        verbose_name=_("appointment"),
+        help_text=_("A slot reserved for referrals at the receiver; the green channel needs none."),
+    )
     # referral-out slip
     diagnosis_code = models.CharField(_("ICD-10 code"), max_length=10)
     diagnosis_name = models.CharField(_("preliminary diagnosis"), max_length=120)

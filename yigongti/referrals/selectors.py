@@ -136,6 +136,7 @@ def referral_get_for(*, scope: Scope, referral_id: int, actor: Any) -> Referral:
             "green_channel",
             "reason",
             "from_doctor",
+            "booking__slot",
         )
         .filter(pk=referral_id)
         .first()

@@ -281,6 +281,18 @@ def _clear_alerts(referral: Referral, at: dt.datetime, user: Any) -> None:
     )
 
 
+def _release_booking(who: Actor, referral: Referral, reason: str) -> None:
+    """Give the appointment back when the referral will not bring the patient to it."""
+    if referral.booking_id is None:
+        return
+    from yigongti.scheduling.choices import BookingStatus
+    from yigongti.scheduling.services import booking_cancel
+
+    booking = referral.booking
+    if booking is not None and booking.status == BookingStatus.BOOKED:
+        booking_cancel(actor=who.user, booking=booking, reason=reason)
+
+
 def _patient_referable(actor: Actor, patient: Patient) -> bool:
     """A grassroots doctor refers the residents she looks after (or patients referred to her);
     a county hospital refers whom it treats, found through the master patient index."""
@@ -322,10 +334,13 @@ def referral_create(
     treatment: str = "",
     reason_note: str = "",
     from_institution: Institution | None = None,
+    slot: Any = None,
     submit: bool = False,
     at: dt.datetime | None = None,
 ) -> Referral:
-    """A referral-out slip, kept as a draft unless ``submit``."""
+    """A referral-out slip, kept as a draft unless ``submit``. ``slot`` (a scheduling slot at
+    the receiver, usually one reserved for referrals) books the patient's appointment in the
+    same transaction; cancelling, rejecting or redirecting the referral cancels it."""
     who = Actor(actor)
     if not who.system:
         who.scope.require(  # type: ignore[union-attr]
@@ -360,6 +375,10 @@ def referral_create(
         if direction == Direction.DOWNWARD:
             raise InvalidInput(_("The green channel is for referrals up, not down."), field="green_channel")
         urgency = Urgency.EMERGENCY
+        if slot is not None:
+            raise InvalidInput(_("The green channel needs no appointment."), field="slot")
+    if slot is not None and slot.session.institution_id != to_institution.pk:
+        raise InvalidInput(_("This appointment is not at the receiving institution."), field="slot")
     now = _now(at, who)
     referral = Referral(
         number="",
@@ -382,7 +401,21 @@ def referral_create(
     referral.save()
     referral.number = f"ZZ{timezone.localtime(now):%Y%m%d}{referral.pk:06d}"
     Referral.objects.filter(pk=referral.pk).update(number=referral.number)
-    _record(who, referral, "referral.create", None, now, number=referral.number, direction=direction)
+    if slot is not None:
+        from yigongti.scheduling.services import booking_create
+
+        referral.booking = booking_create(actor=actor, slot=slot, patient=patient, for_referral=True)
+        Referral.objects.filter(pk=referral.pk).update(booking=referral.booking)
+    _record(
+        who,
+        referral,
+        "referral.create",
+        None,
+        now,
+        number=referral.number,
+        direction=direction,
+        booking_id=referral.booking_id,
+    )
     if submit:
         _submit(who, referral, now)
     return referral
@@ -484,6 +517,7 @@ def referral_reject(
     referral.bed_held = False
     referral.closed_at = now
     referral.save()
+    _release_booking(who, referral, reason)
     _clear_alerts(referral, now, actor)
     _record(who, referral, "referral.reject", before, now)
     _changed(referral)
@@ -514,6 +548,9 @@ def referral_redirect(
     before = _state(referral)
     old_target = referral.to_institution_id
     _move(referral, Status.REDIRECTED)
+    if to_institution.pk != old_target:
+        _release_booking(who, referral, note)
+        referral.booking = None
     referral.to_institution = to_institution
     referral.to_department = to_department
     referral.assigned_doctor = None
@@ -664,6 +701,7 @@ def referral_cancel(
     referral.bed_held = False
     referral.closed_at = now
     referral.save()
+    _release_booking(who, referral, reason)
     referral.follow_ups.filter(status=TaskStatus.OPEN).update(status=TaskStatus.CANCELLED)
     _clear_alerts(referral, now, actor)
     _record(who, referral, "referral.cancel", before, now)

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.worklist, name="worklist"),
     path("new/", views.new, name="new"),
     path("new/patients/", views.patients, name="patients"),
+    path("new/slots/", views.slots, name="slots"),
     path("alerts/", views.alerts, name="alerts"),
     path("alerts/<int:alert_id>/ack/", views.alert_ack, name="alert_ack"),
     path("beds/", views.beds, name="beds"),

@@ -217,6 +217,7 @@ def new(request: HttpRequest) -> HttpResponse:
                     treatment=data["treatment"],
                     reason=lookups.reason_by_code(data["reason"]),
                     reason_note=data["reason_note"],
+                    slot=lookups.slot_by_id(scope, data.get("slot")),
                     submit=request.POST.get("submit") == "1",
                 )
             except DomainError as exc:
@@ -235,6 +236,31 @@ def new(request: HttpRequest) -> HttpResponse:
         "institution": scope.membership.institution if scope.membership else None,
     }
     return render(request, "referrals/new.html", context, status=status)
+
+
+@login_required
+@require_GET
+@translate_domain_errors
+def slots(request: HttpRequest) -> HttpResponse:
+    """The appointment picker of the referral form (htmx): open slots at the chosen receiver,
+    those reserved for referrals included. Always 200, so htmx swaps a hint in as well."""
+    scope = _clinician(request)
+    code = request.GET.get("to_institution", "")
+    rows: list[Any] = []
+    hint = _("Choose the receiving institution to see its appointments.")
+    if code:
+        try:
+            institution = lookups.institution_by_code(scope, code)
+            raw = request.GET.get("to_department", "")
+            department = lookups.department_by_id(int(raw)) if raw.isdigit() and len(raw) < 10 else None
+            rows = lookups.open_slots(scope, institution, department)
+            hint = (
+                "" if rows else _("No open appointment in the next two weeks; the receiver will arrange one.")
+            )
+        except DomainError as exc:
+            hint = str(exc.message)
+    chosen = request.GET.get("slot", "")
+    return render(request, "referrals/_partials/slots.html", {"rows": rows, "hint": hint, "chosen": chosen})
 
 
 @login_required

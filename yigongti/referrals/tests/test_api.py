@@ -218,3 +218,17 @@ def test_alerts_beds_follow_ups_reference_and_lookup(rc: Any) -> None:
     hits = as_(rc, Role.VILLAGE_DOCTOR).get("/api/referrals/patients", {"q": "王"}).json()
     assert [h["name"] for h in hits] == ["王桂兰"] and "*" in hits[0]["id_number"]
     assert as_(rc, "t_village2").get("/api/referrals/patients", {"q": "王"}).json() == []
+
+
+def test_slots_and_booking_with_the_referral(rc: Any) -> None:
+    from .test_services import _reserved_slot
+
+    slot = _reserved_slot(rc)
+    village = as_(rc, Role.VILLAGE_DOCTOR)
+    listed = village.get("/api/referrals/slots", {"institution": rc.lead.code}).json()
+    assert slot.pk in [s["id"] for s in listed]
+    created = post(village, "/api/referrals", body(rc, slot_id=slot.pk))
+    assert created.status_code == 201 and created.json()["appointment_status"] == "booked"
+    assert AuditEvent.objects.filter(verb="booking.create").count() == 1
+    again = post(village, "/api/referrals", body(rc, slot_id=slot.pk))  # the place is taken
+    assert again.status_code == 409 and Referral.objects.count() == 1

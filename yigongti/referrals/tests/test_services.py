@@ -238,3 +238,45 @@ def test_read_only_roles_write_nothing(rc: Any) -> None:
             diagnosis_name="高血压",
             reason=up_reason(),
         )
+
+
+def _reserved_slot(rc: Any) -> Any:
+    import datetime as dt
+
+    from yigongti.scheduling.services import session_create
+
+    session = session_create(
+        actor=None,
+        institution=rc.lead,
+        department=rc.lead.departments.get(code="NK"),
+        date=timezone.localdate() + dt.timedelta(days=3),
+        start=dt.time(8, 0),
+        end=dt.time(9, 0),
+        referral_share=100,
+    )
+    return session.slots.filter(reserved_for_referral=True).first()
+
+
+def test_a_routine_referral_books_a_reserved_slot_and_cancelling_frees_it(rc: Any) -> None:
+    slot = _reserved_slot(rc)
+    assert slot is not None
+    referral = refer_up(rc, slot=slot)
+    assert referral.booking is not None and referral.booking.for_referral
+    slot.refresh_from_db()
+    assert slot.booked == 1
+    services.referral_cancel(actor=rc.users[Role.VILLAGE_DOCTOR], referral=referral, reason="患者拒绝")
+    slot.refresh_from_db()
+    referral.booking.refresh_from_db()
+    assert slot.booked == 0 and referral.booking.status == "cancelled"
+
+
+def test_the_green_channel_and_another_institution_take_no_slot(rc: Any) -> None:
+    slot = _reserved_slot(rc)
+    before = (Referral.objects.count(), AuditEvent.objects.count())
+    with pytest.raises(InvalidInput) as err:
+        refer_up(rc, slot=slot, green_channel=chest_pain())
+    assert err.value.field == "slot"
+    with pytest.raises(InvalidInput) as err:
+        refer_up(rc, slot=slot, to_institution=rc.tcm)
+    assert err.value.field == "slot"
+    assert (Referral.objects.count(), AuditEvent.objects.count()) == before
