@@ -128,7 +128,7 @@ def slots_open_for(
         qs = qs.filter(
             Q(reserved_for_referral=False) | Q(session__starts_at__lte=now + dt.timedelta(hours=lead))
         )
-    return qs.select_related("session__department", "session__doctor", "session__institution").order_by(
+    return qs.select_related("session__department", "session__doctor__institution", "session__institution").order_by(
         "starts_at", "pk"
     )
 
@@ -138,7 +138,7 @@ def slot_get_for(*, scope: Scope, pk: int) -> Slot:
     if not valid_id(pk):
         raise NotFound(_("No such slot."), field="slot")
     slot = (
-        Slot.objects.select_related("session__institution", "session__department", "session__doctor")
+        Slot.objects.select_related("session__institution", "session__department", "session__doctor__institution")
         .filter(pk=pk, session__institution__consortium_id=scope.consortium_id or 0)
         .first()
         if scope.membership is not None
