@@ -17,6 +17,7 @@ import datetime as dt
 import random
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import F
@@ -165,7 +166,7 @@ class Generator:
         if roll < 0.46 and village is not None:
             return (township or village), self.places.lead, "green"
         if roll < 0.90 and village is not None:
-            target = township if self.rng.random() < 0.7 or township is None else village
+            target = village if township is None or self.rng.random() < 0.3 else township
             return self.rng.choice(self.places.county_level), target, "down"
         if roll < 0.95 and self.places.tcm is not None:
             return self.places.lead, self.places.tcm, "lateral"
@@ -211,7 +212,7 @@ class Generator:
         recent = start > self.anchor - dt.timedelta(days=7)
         booked = recent and urgency == "routine" and kind in ("up", "lateral")
         slot = self._slot(target) if booked else None
-        fields = {
+        fields: dict[str, Any] = {
             "actor": None,
             "patient": patient,
             "from_institution": source,

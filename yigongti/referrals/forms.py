@@ -22,6 +22,12 @@ def _reason_choices() -> list[Any]:
     return BLANK + [(str(labels[d]), rows) for d, rows in groups.items()]
 
 
+def _choices(form: forms.Form, name: str, choices: list[Any]) -> None:
+    field = form.fields[name]
+    assert isinstance(field, forms.ChoiceField)  # noqa: S101 - a programming error, not input
+    field.choices = choices
+
+
 class ReferralForm(forms.Form):
     patient = forms.IntegerField(
         widget=forms.HiddenInput,
@@ -66,12 +72,11 @@ class ReferralForm(forms.Form):
         self, *args: Any, receivers: list[tuple[str, str]], departments: list[tuple[Any, str]], **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["to_institution"].choices = BLANK + receivers
-        self.fields["to_department"].choices = BLANK + departments
-        self.fields["green_channel"].choices = [("", _("No"))] + [
-            (g.code, g.name) for g in GreenChannelKind.objects.filter(is_active=True)
-        ]
-        self.fields["reason"].choices = _reason_choices()
+        _choices(self, "to_institution", BLANK + receivers)
+        _choices(self, "to_department", BLANK + departments)
+        greens = [(g.code, g.name) for g in GreenChannelKind.objects.filter(is_active=True)]
+        _choices(self, "green_channel", [("", _("No")), *greens])
+        _choices(self, "reason", _reason_choices())
 
 
 class ReasonForm(forms.Form):
@@ -96,8 +101,8 @@ class AssignForm(forms.Form):
         self, *args: Any, departments: list[tuple[Any, str]], doctors: list[tuple[Any, str]], **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["department"].choices = BLANK + departments
-        self.fields["doctor"].choices = BLANK + doctors
+        _choices(self, "department", BLANK + departments)
+        _choices(self, "doctor", BLANK + doctors)
 
 
 class RedirectForm(forms.Form):
@@ -111,8 +116,8 @@ class RedirectForm(forms.Form):
         self, *args: Any, receivers: list[tuple[str, str]], departments: list[tuple[Any, str]], **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["to_institution"].choices = BLANK + receivers
-        self.fields["to_department"].choices = BLANK + departments
+        _choices(self, "to_institution", BLANK + receivers)
+        _choices(self, "to_department", BLANK + departments)
 
 
 class CareForm(forms.Form):

@@ -68,7 +68,7 @@ def _box(qs: QuerySet[Referral], scope: Scope, box: str) -> QuerySet[Referral]:
     own = scope.membership.institution_id if scope.membership else 0
     if box == BOX_INCOMING:
         if scope.is_oversight:  # the service centre: everything the consortium receives
-            return qs.filter(to_institution__consortium_id=scope.consortium_id) | qs.filter(
+            return qs.filter(to_institution__consortium_id=scope.consortium_id or 0) | qs.filter(
                 to_institution__level=Level.EXTERNAL
             )
         return qs.filter(to_institution_id__in=scope.institution_ids).exclude(status=Status.DRAFT)

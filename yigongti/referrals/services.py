@@ -54,7 +54,11 @@ from .signals import send_changed
 #: The national rule for chronic patients: follow up within two weeks.
 FOLLOW_UP_DAYS = 14
 #: Used when the office has not configured a deadline for an urgency.
-DEFAULT_DEADLINE_MINUTES = {Urgency.EMERGENCY: 10, Urgency.URGENT: 30, Urgency.ROUTINE: 24 * 60}
+DEFAULT_DEADLINE_MINUTES: dict[str, int] = {
+    Urgency.EMERGENCY: 10,
+    Urgency.URGENT: 30,
+    Urgency.ROUTINE: 24 * 60,
+}
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 ATTACHMENT_TYPES = {
     ".pdf": "application/pdf",
@@ -63,7 +67,7 @@ ATTACHMENT_TYPES = {
     ".png": "image/png",
     ".txt": "text/plain",
 }
-_RANK = {Level.VILLAGE: 0, Level.TOWNSHIP: 1, Level.COUNTY: 2}
+_RANK: dict[str, int] = {Level.VILLAGE: 0, Level.TOWNSHIP: 1, Level.COUNTY: 2}
 _NOT_RECEIVERS = frozenset({InstitutionKind.HEALTH_BUREAU, InstitutionKind.EMERGENCY_CENTRE})
 #: The fields an audit row of a referral keeps before and after.
 _TRACKED = (
@@ -749,9 +753,10 @@ def follow_up_record(
 ) -> FollowUpTask:
     """The grassroots saw the patient: the task closes, and a completed referral is followed up."""
     who = Actor(actor)
-    task = FollowUpTask.objects.select_for_update().select_related("referral").filter(pk=task.pk).first()
-    if task is None or not who.sees(task.institution_id):
+    found = FollowUpTask.objects.select_for_update().select_related("referral").filter(pk=task.pk).first()
+    if found is None or not who.sees(found.institution_id):
         raise NotFound(_("No such follow-up task."))
+    task = found
     if not who.system:
         who.scope.require(  # type: ignore[union-attr]
             not who.scope.is_oversight,  # type: ignore[union-attr]
@@ -821,10 +826,11 @@ def attachment_add(
 @transaction.atomic
 def alert_acknowledge(*, actor: Any, alert: Alert) -> Alert:
     who = Actor(actor)
-    alert = Alert.objects.select_for_update().filter(pk=alert.pk).first()  # type: ignore[assignment]
-    if alert is None or not (
-        who.institution_id == alert.institution_id or (who.office and who.sees(alert.institution_id))
-    ):
+    locked = Alert.objects.select_for_update().filter(pk=alert.pk).first()
+    if locked is None:
+        raise NotFound(_("No such alert."))
+    alert = locked
+    if not (who.institution_id == alert.institution_id or (who.office and who.sees(alert.institution_id))):
         raise NotFound(_("No such alert."))
     if alert.acknowledged_at is not None:
         raise Conflict(_("This alert was already acknowledged."))

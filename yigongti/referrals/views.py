@@ -184,8 +184,8 @@ def _referral_form(request: HttpRequest, scope: Scope) -> forms.ReferralForm:
 
 
 def _chosen_patient(request: HttpRequest, form: forms.ReferralForm) -> Any:
-    raw = form.data.get("patient") or form.initial.get("patient")
-    if not str(raw or "").isdigit():
+    raw = str(form.data.get("patient") or form.initial.get("patient") or "")
+    if not raw.isdigit() or len(raw) > 10:
         return None
     patient = lookups.Patient.objects.select_related("village").filter(pk=int(raw)).first()
     if patient is None or not services._patient_referable(services.Actor(request.user), patient):
@@ -489,7 +489,7 @@ def slip(request: HttpRequest, referral_id: int) -> HttpResponse:
 @login_required
 @require_GET
 @translate_domain_errors
-def attachment(request: HttpRequest, referral_id: int, attachment_id: int) -> FileResponse:
+def attachment(request: HttpRequest, referral_id: int, attachment_id: int) -> Any:
     scope = _staff(request)
     found = attachment_get_for(
         scope=scope, referral_id=referral_id, attachment_id=attachment_id, actor=request.user
@@ -520,17 +520,9 @@ def beds(request: HttpRequest) -> HttpResponse:
             scope.membership.institution if scope.membership else None
         )
     rows = bed_board_for(scope=scope, institution=institution)
-    may_edit = scope.can_write
-    return render(
-        request,
-        "referrals/beds.html",
-        {
-            "rows": rows,
-            "institution": institution or scope.membership.institution,
-            "choices": choices,
-            "may_edit": may_edit,
-        },  # type: ignore[union-attr]
-    )
+    shown = institution or (scope.membership.institution if scope.membership else None)
+    context = {"rows": rows, "institution": shown, "choices": choices, "may_edit": scope.can_write}
+    return render(request, "referrals/beds.html", context)
 
 
 @login_required
