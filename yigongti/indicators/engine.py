@@ -38,21 +38,34 @@ def wanted_definitions() -> dict[str, Definition]:
     return wanted
 
 
-def _cells(part_key: str, definition: Definition, extra: Q | None = None) -> list[IndicatorCell]:
-    qs = definitions.grouped_query(definition, extra)
+def _cells(parts: list[tuple[str, Definition]], extra: Q | None = None) -> list[IndicatorCell]:
+    """The cells of parts sharing a source and attribution, from one grouped query.
+
+    A zero is not stored (a missing cell sums as zero): conditional aggregation gives every
+    part a value in every group that any of them has, and "no data" is told by the source's
+    row count, never by a cell's absence."""
+    qs = definitions.grouped_query([d for _k, d in parts], extra)
     if qs is None:
         return []
-    timing = definition.spec.timing
-    return [
-        IndicatorCell(
-            part_id=part_key,
-            institution_id=inst,
-            month=definitions.month_of(month, timing),
-            value=Decimal(total or 0),
-        )
-        for inst, *rest in qs
-        for month, total in [(rest[0], rest[1]) if len(rest) == 2 else (None, rest[0])]
-    ]
+    timing = parts[0][1].spec.timing
+    monthly = timing in ("flow", "cumulative", "annual")
+    cells = []
+    for row in qs:
+        inst, month = row[0], definitions.month_of(row[1], timing) if monthly else None
+        for (key, _d), total in zip(parts, row[2 if monthly else 1 :], strict=True):
+            if total:
+                cells.append(
+                    IndicatorCell(part_id=key, institution_id=inst, month=month, value=Decimal(total))
+                )
+    return cells
+
+
+def _groups(parts: Iterable[tuple[str, Definition]]) -> list[list[tuple[str, Definition]]]:
+    """Parts by (source, attribution): each group is one query."""
+    groups: dict[tuple[str, str], list[tuple[str, Definition]]] = defaultdict(list)
+    for key, definition in parts:
+        groups[(definition.source, definition.attribute_to)].append((key, definition))
+    return list(groups.values())
 
 
 @transaction.atomic
@@ -61,10 +74,11 @@ def sync_parts() -> dict[str, Definition]:
     wanted = wanted_definitions()
     existing = set(IndicatorPart.objects.values_list("key", flat=True))
     IndicatorPart.objects.exclude(key__in=wanted).delete()
-    for key, definition in wanted.items():
-        if key not in existing:
-            IndicatorPart.objects.create(key=key, source=definition.source, definition=definition.as_json())
-            IndicatorCell.objects.bulk_create(_cells(key, definition), batch_size=5000)
+    new = [(k, d) for k, d in wanted.items() if k not in existing]
+    for key, definition in new:
+        IndicatorPart.objects.create(key=key, source=definition.source, definition=definition.as_json())
+    for group in _groups(new):
+        IndicatorCell.objects.bulk_create(_cells(group), batch_size=5000)
     return wanted
 
 
@@ -80,10 +94,12 @@ def rebuild(sources: Iterable[str] | None = None) -> int:
     else:
         wanted = {k: d for k, d in wanted.items() if d.source in only}
         IndicatorPart.objects.filter(key__in=wanted).delete()
+    IndicatorPart.objects.bulk_create(
+        [IndicatorPart(key=k, source=d.source, definition=d.as_json()) for k, d in wanted.items()]
+    )
     total = 0
-    for key, definition in wanted.items():
-        IndicatorPart.objects.create(key=key, source=definition.source, definition=definition.as_json())
-        cells = _cells(key, definition)
+    for group in _groups(wanted.items()):
+        cells = _cells(group)
         IndicatorCell.objects.bulk_create(cells, batch_size=5000)
         total += len(cells)
     return total
@@ -114,23 +130,22 @@ def refresh(source: str, keys: Iterable[Key], *, every_institution: bool = False
         first, last = min(m for m in by_month if m), max(m for m in by_month if m)
         return _refresh_range(source, insts, first, definitions.month_bounds(last)[1], every_institution)
     written = 0
-    for part in IndicatorPart.objects.filter(source=source):
-        definition = part.parsed()
-        spec = definition.spec
-        inst_field = spec.institutions[definition.attribute_to]
+    for group in _groups((p.key, p.parsed()) for p in IndicatorPart.objects.filter(source=source)):
+        spec = group[0][1].spec
+        inst_field = spec.institutions[group[0][1].attribute_to]
         for month, insts in by_month.items():
             extra = Q() if every_institution else _inst_q(inst_field, insts)
-            stale = IndicatorCell.objects.filter(part=part)
+            stale = IndicatorCell.objects.filter(part_id__in=[k for k, _d in group])
             if not every_institution:
                 stale = stale.filter(_inst_q("institution_id", insts))
             if month is not None and spec.timing not in ("capacity", "snapshot"):
                 start, end = definitions.month_bounds(month)
                 if spec.timing == "annual":
                     start, end = dt.date(month.year, 1, 1), dt.date(month.year + 1, 1, 1)
-                extra &= definitions.date_range_q(definition, start, end)
+                extra &= definitions.date_range_q(group[0][1], start, end)
                 stale = stale.filter(month__gte=start, month__lt=end)
             stale.delete()
-            cells = _cells(part.key, definition, extra)
+            cells = _cells(group, extra)
             IndicatorCell.objects.bulk_create(cells, batch_size=5000)
             written += len(cells)
     return written
@@ -140,11 +155,11 @@ def _refresh_range(source: str, insts: set[int | None], start: dt.date, end: dt.
     """Recompute the cells of ``insts`` (or all) in [start, end): equal to refreshing each
     touched month, with one grouped query per part."""
     written = 0
-    for part in IndicatorPart.objects.filter(source=source):
-        definition = part.parsed()
+    for group in _groups((p.key, p.parsed()) for p in IndicatorPart.objects.filter(source=source)):
+        definition = group[0][1]
         spec = definition.spec
         extra = Q() if every else _inst_q(spec.institutions[definition.attribute_to], insts)
-        stale = IndicatorCell.objects.filter(part=part)
+        stale = IndicatorCell.objects.filter(part_id__in=[k for k, _d in group])
         if not every:
             stale = stale.filter(_inst_q("institution_id", insts))
         if spec.timing in ("flow", "cumulative"):
@@ -156,7 +171,7 @@ def _refresh_range(source: str, insts: set[int | None], start: dt.date, end: dt.
             )
             stale = stale.filter(month__gte=dt.date(start.year, 1, 1), month__lt=dt.date(end.year + 1, 1, 1))
         stale.delete()
-        cells = _cells(part.key, definition, extra)
+        cells = _cells(group, extra)
         IndicatorCell.objects.bulk_create(cells, batch_size=5000)
         written += len(cells)
     return written

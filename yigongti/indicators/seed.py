@@ -22,6 +22,8 @@ RESIDENT = {"field": "residence_county_code", "op": "eq", "value": "$county"}
 INPATIENT = {"field": "kind", "op": "eq", "value": "inpatient"}
 VISITS = {"field": "kind", "op": "in", "value": ["outpatient", "emergency", "inpatient"]}
 LEAD = {"field": "from_institution_kind", "op": "eq", "value": "lead_hospital"}
+#: A referral that was withdrawn or refused moved nobody.
+MADE = {"field": "status", "op": "not_in", "value": ["cancelled", "rejected"]}
 
 
 def enc(*filters: dict[str, Any], measure: str = "count", field: str | None = None) -> dict[str, Any]:
@@ -32,7 +34,7 @@ def enc(*filters: dict[str, Any], measure: str = "count", field: str | None = No
 
 
 def ref(*filters: dict[str, Any]) -> dict[str, Any]:
-    return {"source": "referrals", "filters": list(filters), "measure": "count"}
+    return {"source": "referrals", "filters": [*filters, MADE], "measure": "count"}
 
 
 def _i(
@@ -88,7 +90,7 @@ CATALOGUE: list[dict[str, Any]] = [
         None,
         unit="count",
         area="分级诊疗",
-        description="牵头医院向基层下转的转诊单数",
+        description="牵头医院向基层下转的转诊单数（已提交，不含撤销和拒收）",
         source_document=DOC_2020,
     ),
     _i(
@@ -115,7 +117,7 @@ CATALOGUE: list[dict[str, Any]] = [
         None,
         unit="count",
         area="分级诊疗",
-        description="基层向上级医院上转的转诊单数",
+        description="向上级医院上转的转诊单数（已提交，不含撤销和拒收）",
         source_document=DOC_2020,
     ),
     _i(
@@ -126,7 +128,7 @@ CATALOGUE: list[dict[str, Any]] = [
         None,
         unit="count",
         area="分级诊疗",
-        description="上级医院向基层下转的转诊单数",
+        description="向基层下转的转诊单数（已提交，不含撤销和拒收）",
         source_document=DOC_2020,
     ),
     _i(

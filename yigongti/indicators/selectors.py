@@ -78,6 +78,7 @@ class Parts:
     den: Definition | None
     num_presence: Definition
     den_presence: Definition | None
+    installed: bool = True
 
     def keys(self) -> set[str]:
         out = {self.num.key, self.num_presence.key}
@@ -92,7 +93,7 @@ class Parts:
         return self.den_presence if self.den.spec.timing in DATED else self.num_presence
 
     def available(self) -> bool:
-        return self.num.spec.available and (self.den is None or self.den.spec.available)
+        return self.installed
 
 
 def parts_of(indicator: Indicator) -> Parts:
@@ -102,6 +103,7 @@ def parts_of(indicator: Indicator) -> Parts:
         den,
         definitions.presence(num.source),
         None if den is None else definitions.presence(den.source),
+        num.spec.available and (den is None or den.spec.available),
     )
 
 
