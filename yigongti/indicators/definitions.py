@@ -9,8 +9,9 @@ A definition is JSON stored on the indicator (numerator and denominator)::
 
 Only what the registry below names may appear, so a definition can never reach a table or a
 column it should not, and a mistake is refused with the part it is in (``validate``). A valid
-definition compiles to one grouped ORM query per (institution, month) (``grouped_query``), so
-PostgreSQL and SQLite do the counting.
+definition compiles to a filtered aggregate of one grouped ORM query per source and attribution,
+by (institution, month) (``grouped_query``), so PostgreSQL and SQLite do the counting and each
+source table is read once.
 
 How a source is placed in time (``Source.timing``):
 

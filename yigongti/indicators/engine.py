@@ -1,8 +1,9 @@
 """The aggregate cells: computed from scratch (``rebuild``) or for touched cells only (``refresh``).
 
-Both paths run the same grouped query (``definitions.grouped_query``), one per part, the second
-restricted to the touched institutions and months, so an incremental update always equals a
-computation from scratch (``tests/test_engine.py`` checks it after random changes).
+Both paths run the same grouped query (``definitions.grouped_query``), one per (source,
+attribution) with a filtered aggregate per part, the second restricted to the touched
+institutions and months, so an incremental update always equals a computation from scratch
+(``tests/test_engine.py`` checks it after random changes; the benchmark at county scale).
 """
 
 from __future__ import annotations
