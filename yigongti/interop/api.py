@@ -45,5 +45,5 @@ def hl7_receive(request: HttpRequest) -> HttpResponse:
     answer = receive(raw, channel=Channel.HTTP, user=request.user)
     charset = {"gb18030": "gb18030", "gbk": "gbk"}.get(answer.log.encoding, "utf-8")
     response = HttpResponse(answer.payload, content_type=f"{ER7}; charset={charset}")
-    response["X-HL7-Ack"] = answer.code
+    response["X-HL7-Ack"] = str(answer.code)
     return response

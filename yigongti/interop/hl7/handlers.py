@@ -24,7 +24,7 @@ from yigongti.core.errors import InvalidInput
 from yigongti.institutions.models import Institution
 from yigongti.patients.matching.merging import patients_merge
 from yigongti.patients.matching.services import Entry, Registered, registration_create
-from yigongti.patients.models import Patient, Registration, RegistrationSource
+from yigongti.patients.models import Decision, Patient, Registration, RegistrationSource
 
 from ..models import LabResult
 from .message import Hl7Error, Message, component, hl7_date, hl7_instant, repetitions, value
@@ -113,7 +113,10 @@ def register(actor: Any, institution: Institution, message: Message) -> Register
 
 def adt_register(actor: Any, scope: Scope, institution: Institution, message: Message) -> Outcome:
     done = register(actor, institution, message)
-    text = _("Resident %(id)s: %(decision)s.") % {"id": done.patient.pk, "decision": done.decision}
+    text = _("Resident %(id)s: %(decision)s.") % {
+        "id": done.patient.pk,
+        "decision": Decision(done.decision).label,
+    }
     if not done.created:
         text = _("Resident %(id)s: already registered with these details.") % {"id": done.patient.pk}
     if message.trigger in ("A01", "A04") and message.all("PV1"):
