@@ -32,6 +32,8 @@ from .models import Booking, ClinicSession, Slot
 from .selectors import is_staff, may_take_reserved, no_show_block_until, own_patient, policy_for, valid_id
 
 MAX_SLOTS = 96
+#: Who plans clinics: the doctors and nurses (clinic clerks hold the nurse role) and the office.
+SESSION_ROLES = frozenset({Role.COUNTY_DOCTOR, Role.TOWNSHIP_DOCTOR, Role.NURSE, Role.CONSORTIUM_OFFICE})
 MAX_CAPACITY = 50
 MAX_GENERATE_DAYS = 62
 MAX_AHEAD_DAYS = 366
@@ -56,7 +58,9 @@ def _require_session_writer(scope: Scope | None, institution: Institution) -> No
     if scope is None:
         return
     scope.require_write()
-    scope.require(not scope.self_patient_only, _("Only staff may manage clinic sessions."))
+    scope.require(
+        scope.role in SESSION_ROLES, _("Only doctors, nurses and the office manage clinic sessions.")
+    )
     scope.require(
         scope.sees_institution(institution.pk),
         _("You may only manage the clinic sessions of your own institution."),

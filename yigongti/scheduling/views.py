@@ -155,7 +155,7 @@ def session_list(request: HttpRequest) -> HttpResponse:
         "previous": date_from - dt.timedelta(days=days),
         "next": date_from + dt.timedelta(days=days),
         "today": today,
-        "can_manage": scope.can_write and institutions.exists(),
+        "can_manage": scope.can_write and scope.role in services.SESSION_ROLES and institutions.exists(),
     }
     return page_or_partial(
         request, "scheduling/session_list.html", "scheduling/_partials/session_table.html", context
@@ -275,7 +275,9 @@ def _day_context(
         "session": session,
         "slots": slots,
         "counts": counts,
-        "can_manage": scope.can_write and scope.sees_institution(session.institution_id),
+        "can_manage": scope.can_write
+        and scope.role in services.SESSION_ROLES
+        and scope.sees_institution(session.institution_id),
         "is_open": session.status == SessionStatus.OPEN,
         "desk_form": desk_form or DeskBookingForm(),
         "cancel_form": CancelForm(),

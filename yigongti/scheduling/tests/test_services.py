@@ -89,6 +89,12 @@ def test_session_create_refusals(county, sched):
     for role in (Role.RESIDENT, Role.HEALTH_BUREAU):
         with pytest.raises(Forbidden):
             services.session_create(actor=county.users[role], date=day(1), **kwargs)
+    with pytest.raises(Forbidden):  # a pharmacist does not plan clinics
+        services.session_create(
+            actor=county.users[Role.PHARMACIST],
+            date=day(1),
+            **{**kwargs, "institution": county.lead, "department": sched.lead_dept},
+        )
     assert not ClinicSession.objects.exists()
     assert not AuditEvent.objects.filter(verb="clinic_session.create").exists()
 
