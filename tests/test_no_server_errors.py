@@ -50,6 +50,7 @@ def _values(county: Any) -> dict[str, str]:
     )
     department = county.lead.departments.first()
     review_id, merge_id = _mpi_values(county)
+    session_id, slot_id, booking_id = _scheduling_values(county, patient)
     return {
         "code": county.township.code,
         "health_record_number": patient.health_record_number,
@@ -58,6 +59,9 @@ def _values(county: Any) -> dict[str, str]:
         "department_id": str(department.pk if department else 1),
         "review_id": str(review_id),
         "merge_id": str(merge_id),
+        "session_id": str(session_id),
+        "slot_id": str(slot_id),
+        "booking_id": str(booking_id),
         "id": str(staff.pk),
         "pk": str(staff.pk),
     }
@@ -84,6 +88,30 @@ def _mpi_values(county: Any) -> tuple[int, int]:
         ids.append(MatchReview.objects.get(patient=new).pk)
     review_decide(actor=None, review_id=ids[1], same=True)
     return ids[0], Merge.objects.get(review_id=ids[1]).pk
+
+
+def _scheduling_values(county: Any, patient: Any) -> tuple[int, int, int]:
+    """A township clinic session in three days with the resident's booking in its first slot."""
+    from django.utils import timezone
+
+    from yigongti.scheduling.services import booking_create, session_create
+
+    department = inst.department_create(
+        actor=None, institution=county.township, code="QK", name="全科", category="general_practice"
+    )
+    session = session_create(
+        actor=None,
+        institution=county.township,
+        department=department,
+        date=timezone.localdate() + dt.timedelta(days=3),
+        start=dt.time(8, 0),
+        end=dt.time(9, 0),
+        capacity=2,
+        referral_share=50,
+    )
+    slot = session.slots.order_by("starts_at")[0]
+    booking = booking_create(actor=None, slot=slot, patient=patient)
+    return session.pk, slot.pk, booking.pk
 
 
 #: Values for string parameters that must give a 4xx: unknown, a NUL (PostgreSQL refuses it), CJK + emoji.
