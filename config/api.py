@@ -108,8 +108,10 @@ def unknown_endpoint(request: HttpRequest, rest: str = "") -> HttpResponse:
 
 def _mount() -> None:
     from yigongti.accounts.api import router as accounts_router
+    from yigongti.chronic.api import router as chronic_router
     from yigongti.core.api import router as core_router
     from yigongti.encounters.api import router as encounters_router
+    from yigongti.familydoctor.api import router as familydoctor_router
     from yigongti.indicators.api import router as indicators_router
     from yigongti.institutions.api import router as institutions_router
     from yigongti.interop.api import router as interop_router
@@ -125,6 +127,8 @@ def _mount() -> None:
     api.add_router("/", patients_router)
     api.add_router("/", scheduling_router)
     api.add_router("/", referrals_router)
+    api.add_router("/", familydoctor_router)
+    api.add_router("/", chronic_router)
     api.add_router("/", encounters_router)
     api.add_router("/", indicators_router)
     api.add_router("/", interop_router)

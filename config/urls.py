@@ -15,6 +15,8 @@ urlpatterns = [
     path("patients/", include("yigongti.patients.urls")),
     path("scheduling/", include("yigongti.scheduling.urls")),
     path("referrals/", include("yigongti.referrals.urls")),
+    path("familydoctor/", include("yigongti.familydoctor.urls")),
+    path("chronic/", include("yigongti.chronic.urls")),
     path("encounters/", include("yigongti.encounters.urls")),
     path("indicators/", include("yigongti.indicators.urls")),
     path("fhir/", include("yigongti.interop.urls")),

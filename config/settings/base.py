@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "yigongti.patients",
     "yigongti.scheduling",
     "yigongti.referrals",
+    "yigongti.familydoctor",
+    "yigongti.chronic",
     "yigongti.encounters",
     "yigongti.indicators",
     "yigongti.interop",

@@ -35,6 +35,8 @@ from .structure import County, StructureBuilder
 DOMAIN_STEPS = (
     "yigongti.demo.scheduling",
     "yigongti.demo.referrals",
+    "yigongti.demo.familydoctor",
+    "yigongti.demo.chronic",
     "yigongti.demo.encounters",
     "yigongti.demo.indicators",
 )

@@ -1,0 +1,1 @@
+"""Hypertension and type-2 diabetes registries, follow-ups classified by the national rules, elderly health services, worklists generated from rules."""

@@ -1,0 +1,7 @@
+"""Chronic disease and the elderly over JSON under /api/."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["chronic"])

@@ -1,0 +1,1 @@
+"""Family-doctor teams, service packages, contracts, fulfilment, home visits and home beds."""
