@@ -1,1 +1,2 @@
-"""Hypertension and type-2 diabetes registries, follow-ups classified by the national rules, elderly health services, worklists generated from rules."""
+"""Hypertension and type-2 diabetes registries, follow-ups classified by the national rules,
+elderly health services, and worklists generated from rules."""
