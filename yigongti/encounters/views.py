@@ -180,6 +180,8 @@ def encounter_record_view(request: HttpRequest) -> HttpResponse:
     form = RecordForm(
         request.POST if request.method == "POST" else None, departments=departments, initial=initial
     )
+    if not departments.exists():  # a village clinic has no departments
+        del form.fields["department"]
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -196,7 +198,7 @@ def encounter_record_view(request: HttpRequest) -> HttpResponse:
                         institution=institution,
                         kind=data["kind"],
                         started_at=data["started_at"],
-                        department=data["department"],
+                        department=data.get("department"),
                         discharged_on=data["discharged_on"],
                         is_tcm=data["is_tcm"],
                         total_cost=data["total_cost"],
