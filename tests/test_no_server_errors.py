@@ -64,6 +64,8 @@ def _values(county: Any) -> dict[str, str]:
         "booking_id": str(booking_id),
         "id": str(staff.pk),
         "pk": str(staff.pk),
+        "resource_type": "Patient",  # /fhir/: answers 401 OperationOutcome without a token
+        "resource_id": str(patient.pk),
     }
 
 
