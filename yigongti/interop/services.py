@@ -39,6 +39,11 @@ def registration_identifier_record(*, actor: Any, registration: Any, system: str
     return row
 
 
+def _text(value: str) -> str:
+    """PostgreSQL text cannot hold NUL; a logged message keeps a visible replacement instead."""
+    return value.replace("\x00", "\ufffd")
+
+
 @transaction.atomic
 def hl7_message_record(
     *,
@@ -55,6 +60,9 @@ def hl7_message_record(
     raw: str,
 ) -> Hl7Message:
     """Log one received message with the answer we gave."""
+    sender, message_type, control_id, error, result, raw = (
+        _text(v) for v in (sender, message_type, control_id, error, result, raw)
+    )
     row = Hl7Message.objects.create(
         received_at=timezone.now(),
         channel=channel,

@@ -41,5 +41,7 @@ urlpatterns = [
     path("<fhirtype:resource_type>/_search", fhir.search_post, name="fhir_search"),
     path("<fhirtype:resource_type>/<fhirid:resource_id>", fhir.instance, name="fhir_instance"),
     path("<fhirtype:resource_type>/<fhirid:resource_id>/_history", fhir.history, name="fhir_history"),
-    path("<fhirtype:resource_type>/<fhirid:resource_id>/_history/<str:rest>", fhir.history, name="fhir_vread"),
+    path(
+        "<fhirtype:resource_type>/<fhirid:resource_id>/_history/<str:rest>", fhir.history, name="fhir_vread"
+    ),
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from .base import registry
 from .bundle import MAX_ENTRIES
@@ -51,7 +52,7 @@ def capability_statement(base: str) -> dict[str, Any]:
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
-        "date": "2026-11-22",
+        "date": timezone.localdate().isoformat(),
         "publisher": "Yigongti",
         "kind": "instance",
         "software": {"name": "Yigongti", "version": getattr(settings, "YGT_VERSION", "0")},

@@ -87,14 +87,15 @@ def read_json(request: HttpRequest) -> Any:
             413, "too-costly", _("The body is larger than %(mb)s MB.") % {"mb": MAX_BODY // 1048576}
         )
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = raw.decode("utf-8")
+        data = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise FhirError(
             400, "invalid", _("The body is not valid JSON: %(reason)s") % {"reason": str(exc)[:200]}
         ) from None
     if not isinstance(data, dict):
         raise FhirError(400, "invalid", _("The body must be a JSON object (a FHIR resource)."))
-    if "\x00" in raw.decode("utf-8"):
+    if "\x00" in text or "\\u0000" in text:  # PostgreSQL text cannot hold NUL
         raise FhirError(400, "invalid", _("The body contains a NUL character."))
     return data
 

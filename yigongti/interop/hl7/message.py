@@ -177,6 +177,8 @@ def parse(raw: bytes) -> Message:
             _("MSH-10 (message control id) is empty."), ack="AR", hl7_code="101", segment="MSH", field_no=10
         )
     try:
+        if "\x00" in text:
+            raise Hl7Error(_("The message contains a NUL character."), ack="AR", hl7_code="102")
         _segments(message, lines)
     except Hl7Error as exc:
         exc.message = message

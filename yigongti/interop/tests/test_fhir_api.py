@@ -205,6 +205,8 @@ def test_audit_events_read_only_for_oversight(county, fhir):
     ("body", "status", "needle"),
     [
         ("{not json", 400, "JSON"),
+        ('{"resourceType": "Patient", "name": [{"text": "\\u0000"}]}', 400, "NUL"),
+        ("[" * 100_000, 400, "JSON"),
         ("[]", 400, "object"),
         (json.dumps({"resourceType": "Organization", "name": "x"}), 400, "Organization"),
         (json.dumps(patient() | {"maritalStatus": {"text": "M"}}), 422, "Patient.maritalStatus"),

@@ -139,6 +139,12 @@ def test_visit_without_county_of_residence_names_pid_11(client, county, doctor):
     assert msa(post(client, with_county, token=doctor).content).msa.msa_1.value == "AA"
 
 
+def test_nul_character_is_rejected_and_logged(client, county, doctor):
+    ack = msa(post(client, adt(control="NUL1").replace("东山村", "东\x00山村"), token=doctor).content)
+    assert ack.msa.msa_1.value == "AR"
+    assert Hl7Message.objects.get(control_id="NUL1").outcome == "AR"
+
+
 def test_unsupported_type_is_rejected(client, county, doctor):
     text = adt(control="X1").replace("ADT^A04^ADT_A01", "ADT^A03^ADT_A03")
     ack = msa(post(client, text, token=doctor).content)
