@@ -15,10 +15,10 @@ from yigongti.core.testing import PASSWORD, SmallCounty, build_small_county, mak
 @pytest.fixture
 def cc(db: None) -> SmallCounty:
     county = build_small_county()
-    county.patients["ht"] = make_patient(county.village, 1, "王建国", dt.date(1958, 3, 2), sex="M")
-    county.patients["dm"] = make_patient(county.village, 2, "李秀兰", dt.date(1965, 7, 9))
-    county.patients["old"] = make_patient(county.village, 3, "赵大山", dt.date(1950, 1, 20), sex="M")
-    county.patients["young"] = make_patient(county.village, 4, "钱小红", dt.date(2000, 5, 5))
+    county.patients["ht"] = make_patient(county.village, 11, "王建国", dt.date(1958, 3, 2), sex="M")
+    county.patients["dm"] = make_patient(county.village, 12, "李秀兰", dt.date(1965, 7, 9))
+    county.patients["old"] = make_patient(county.village, 13, "赵大山", dt.date(1950, 1, 20), sex="M")
+    county.patients["young"] = make_patient(county.village, 14, "钱小红", dt.date(2000, 5, 5))
     county.patients["neighbour"] = make_patient(county.other_village, 1, "孙立", dt.date(1955, 4, 4), sex="M")
     county.patients["foreign"] = make_patient(county.foreign_village, 1, "周平", dt.date(1956, 6, 6), sex="M")
     user = user_create(actor=None, username="t_village2", password=PASSWORD, full_name="其他村医")
