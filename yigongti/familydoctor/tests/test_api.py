@@ -12,7 +12,7 @@ from yigongti.accounts.choices import Role
 from yigongti.core.models import AuditEvent
 from yigongti.familydoctor.models import Contract, HomeBed, HomeVisit, ServicePackage, Task, Team
 
-from .conftest import active, sign
+from .conftest import active
 
 pytestmark = pytest.mark.django_db
 
@@ -249,4 +249,3 @@ def test_home_beds_and_visits(fd: Any) -> None:
     assert out.status_code == 200 and out.json()["visits_done"] == 1
     months = as_(fd, Role.CONSORTIUM_OFFICE).get("/api/familydoctor/stats/monthly").json()
     assert sum(m["visits"] for m in months) == 1 and sum(m["beds"] for m in months) == 1
-    assert sign  # the helper module stays imported for other tests
