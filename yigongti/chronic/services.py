@@ -60,6 +60,12 @@ def _resident(scope: Scope, patient: Patient) -> Patient:
     return patient
 
 
+def _village_of(patient: Patient) -> int:
+    if patient.village_id is None:
+        raise NotFound(_("No such resident in your villages."), field="patient")
+    return int(patient.village_id)
+
+
 def _today() -> dt.date:
     return timezone.localdate()
 
@@ -184,7 +190,7 @@ def enrollment_create(
         raise Conflict(_("This resident is already in this registry."), field="programme")
     entry = Enrollment.objects.create(
         patient=patient,
-        village_id=patient.village_id,
+        village_id=_village_of(patient),
         programme=programme,
         diagnosed_on=diagnosed_on,
         enrolled_on=enrolled_on,
@@ -270,7 +276,7 @@ def follow_up_record(
     row = FollowUp.objects.create(
         enrollment=enrollment,
         patient=patient,
-        village_id=patient.village_id,
+        village_id=_village_of(patient),
         programme=enrollment.programme,
         visit_date=visit_date,
         mode=_choice(mode, "mode", VisitMode),
@@ -330,7 +336,7 @@ def elderly_service_record(
     sbp_v, dbp_v = _bp(sbp, dbp)
     row = ElderlyService.objects.create(
         patient=patient,
-        village_id=patient.village_id,
+        village_id=_village_of(patient),
         service_date=service_date,
         self_care_score=score,
         self_care_band=rules.self_care_band(score),
@@ -362,7 +368,7 @@ def screening_record(
     sbp_v, dbp_v = _bp(sbp, dbp)
     row = Screening.objects.create(
         patient=patient,
-        village_id=patient.village_id,
+        village_id=_village_of(patient),
         screened_on=screened_on,
         sbp=sbp_v,
         dbp=dbp_v,

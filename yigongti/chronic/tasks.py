@@ -75,17 +75,12 @@ def want_for(patient: Patient, programme: str, today: dt.date) -> Want | None:
             return _want(patient.pk, village_id, programme, entry.enrolled_on, rules.NONE)
         return _want(patient.pk, village_id, programme, last.visit_date, last.classification)
     if programme == Programme.ELDERLY:
-        if (
-            patient.birth_date is None
-            or patient.merged_into_id
-            or patient.birth_date > _elderly_cutoff(today)
-        ):
+        born = patient.birth_date
+        if born is None or patient.merged_into_id or born > _elderly_cutoff(today):
             return None
         service = ElderlyService.objects.filter(patient=patient).order_by("-service_date", "-id").first()
         if service is None:
-            return _want(
-                patient.pk, village_id, programme, elderly_start(patient.birth_date, today), rules.NONE
-            )
+            return _want(patient.pk, village_id, programme, elderly_start(born, today), rules.NONE)
         return _want(patient.pk, village_id, programme, service.service_date, rules.ANY)
     # screening: screened residents outside the hypertension registry
     if Enrollment.objects.filter(patient=patient, programme=Programme.HYPERTENSION, is_active=True).exists():
@@ -178,7 +173,7 @@ def _elderly_wants(today: dt.date) -> Iterator[Want]:
         .values_list("pk", "village_id", "birth_date", "last_date")
     )
     for patient_id, village_id, born, last_date in rows.iterator(chunk_size=BATCH):
-        if last_date is None:
+        if last_date is None and born is not None:
             yield _want(patient_id, village_id, Programme.ELDERLY, elderly_start(born, today), rules.NONE)
         else:
             yield _want(patient_id, village_id, Programme.ELDERLY, last_date, rules.ANY)

@@ -3,6 +3,7 @@ writes nothing, and the incremental worklist equal to the one rebuilt from scrat
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from typing import Any
 
@@ -32,7 +33,7 @@ def visit(
 def test_enrol_opens_the_first_task(cc: Any) -> None:
     entry = enrol(cc, "ht")
     task = Task.objects.get(patient=entry.patient, programme="hypertension", status="open")
-    assert task.due_on == entry.enrolled_on + timezone.timedelta(days=14)
+    assert task.due_on == entry.enrolled_on + dt.timedelta(days=14)
     assert task.rule_version == "2026.1"
     assert AuditEvent.objects.filter(verb="chronic.enroll", object_id=str(entry.pk)).count() == 1
     with pytest.raises(Conflict):
