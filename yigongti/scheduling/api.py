@@ -502,6 +502,10 @@ def session_cancel(request: HttpRequest, session_id: int, body: CancelIn) -> dic
 def session_bookings(request: HttpRequest, session_id: int) -> list[BookingOut]:
     scope = request_scope(request)
     session = selectors.session_get_for(scope=scope, pk=session_id)
+    scope.require(
+        selectors.sees_patients(scope, session),
+        _("The office and the bureau see counts, not the patients on a day list."),
+    )
     rows = selectors.session_bookings(session).select_related(
         "slot__session__institution", "slot__session__department", "slot__session__doctor"
     )

@@ -184,7 +184,7 @@ class DeskBookingForm(forms.Form):
 
 
 class CancelForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+    reason = forms.CharField(label=_("Reason for cancelling"), max_length=200, required=False)
 
 
 class BookingFilterForm(forms.Form):

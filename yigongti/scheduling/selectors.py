@@ -128,9 +128,9 @@ def slots_open_for(
         qs = qs.filter(
             Q(reserved_for_referral=False) | Q(session__starts_at__lte=now + dt.timedelta(hours=lead))
         )
-    return qs.select_related("session__department", "session__doctor__institution", "session__institution").order_by(
-        "starts_at", "pk"
-    )
+    return qs.select_related(
+        "session__department", "session__doctor__institution", "session__institution"
+    ).order_by("starts_at", "pk")
 
 
 def slot_get_for(*, scope: Scope, pk: int) -> Slot:
@@ -138,7 +138,9 @@ def slot_get_for(*, scope: Scope, pk: int) -> Slot:
     if not valid_id(pk):
         raise NotFound(_("No such slot."), field="slot")
     slot = (
-        Slot.objects.select_related("session__institution", "session__department", "session__doctor__institution")
+        Slot.objects.select_related(
+            "session__institution", "session__department", "session__doctor__institution"
+        )
         .filter(pk=pk, session__institution__consortium_id=scope.consortium_id or 0)
         .first()
         if scope.membership is not None
@@ -194,6 +196,8 @@ def booking_list_for(
         return Booking.objects.none()
     if scope.self_patient_only:
         where = Q(patient__user_id=scope.user_id) | Q(booked_by_id=scope.user_id)
+    elif scope.is_oversight:  # the office and the bureau see counts, not residents' bookings
+        where = Q(booked_by_id=scope.user_id)
     else:
         where = Q(slot__session__institution_id__in=scope.institution_ids) | Q(booked_by_id=scope.user_id)
     qs = Booking.objects.filter(where)
@@ -213,6 +217,15 @@ def booking_get_for(*, scope: Scope, pk: int) -> Booking:
     if booking is None:
         raise NotFound(_("No such booking."), field="booking")
     return booking
+
+
+def sees_patients(scope: Scope, session: ClinicSession) -> bool:
+    """Whether the day list may show names: staff of the session's institution, not oversight."""
+    return (
+        not scope.is_oversight
+        and not scope.self_patient_only
+        and scope.sees_institution(session.institution_id)
+    )
 
 
 def session_bookings(session: ClinicSession) -> QuerySet[Booking]:

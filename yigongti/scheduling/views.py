@@ -254,8 +254,9 @@ def _day_context(
     scope: Scope, session: ClinicSession, desk_form: DeskBookingForm | None = None
 ) -> dict[str, Any]:
     bookings = list(selectors.session_bookings(session))
+    show_patients = selectors.sees_patients(scope, session)
     by_slot: dict[int, list[Booking]] = {}
-    for b in bookings:
+    for b in bookings if show_patients else []:
         by_slot.setdefault(b.slot_id, []).append(b)
     lead = selectors.policy_for(session.institution).release_lead_hours
     now = timezone.now()
@@ -282,6 +283,7 @@ def _day_context(
         "desk_form": desk_form or DeskBookingForm(),
         "cancel_form": CancelForm(),
         "lead_hours": lead,
+        "show_patients": show_patients,
     }
 
 

@@ -236,3 +236,15 @@ def test_policy_and_no_show_pause(county, sched):
     assert r.json()["no_show_limit"] == 3 and r.json()["my_booking_paused_until"] is None
     _error(c.get("/api/scheduling/policy", {"institution": county.external.code}), 404)
     _error(api(county, Role.COUNTY_DOCTOR).get("/api/scheduling/family"), 403)
+
+
+def test_office_sees_counts_not_the_patients(county, sched, login_client):
+    session = open_session(county.township, sched.town_dept, offset=3, capacity=2)
+    services.booking_create(actor=county.users[Role.RESIDENT], slot=_slots(session)[0], patient=sched.own)
+    office = api(county, Role.CONSORTIUM_OFFICE)
+    listed = office.get(f"/api/scheduling/sessions?institution={county.township.code}&days=7").json()
+    assert listed["items"][0]["booked"] == 1
+    _error(office.get(f"/api/scheduling/sessions/{session.pk}/bookings"), 403)
+    assert office.get("/api/scheduling/bookings").json()["count"] == 0
+    page = login_client(Role.CONSORTIUM_OFFICE).get(f"/scheduling/sessions/{session.pk}/").content.decode()
+    assert "no-patients" in page and "陈桂芳" not in page
