@@ -96,8 +96,8 @@ def test_resident_confirms_and_sees_her_plan(fd: Any) -> None:
     resident.post(f"/familydoctor/contracts/{contract.pk}/confirm/")
     contract.refresh_from_db()
     assert contract.status == ContractStatus.ACTIVE
-    page = resident.get("/familydoctor/me/").content.decode()
-    assert page.count('data-testid="plan-row"') == 3
+    html = resident.get("/familydoctor/me/").content.decode()
+    assert html.count('data-testid="plan-row"') == 3
     assert as_(fd, Role.VILLAGE_DOCTOR).get("/familydoctor/me/").status_code == 403
 
 
