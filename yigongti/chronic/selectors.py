@@ -131,10 +131,8 @@ def patient_for(*, scope: Scope, patient_id: int) -> Patient:
     """A resident the scope may record for or read (staff: their villages; a resident: herself)."""
     _personal(scope)
     qs = Patient.objects.filter(merged_into__isnull=True)
-    if scope.self_patient_only:
-        qs = qs.filter(user_id=scope.user_id or 0)
-    else:
-        qs = filter_residents(qs, scope)
+    own = qs.filter(user_id=scope.user_id or 0)
+    qs = own if scope.self_patient_only else filter_residents(qs, scope)
     patient = qs.filter(pk=patient_id).first()
     if patient is None:
         raise NotFound(_("No such resident in your villages."), field="patient")
