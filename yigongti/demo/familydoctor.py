@@ -1,11 +1,401 @@
-"""The demo county's family doctors."""
+"""The demo county's family doctors: the standard packages, a team for every village clinic
+(its village doctor, or a township physician where the clinic has none, with a nurse and a
+public-health worker of the township centre; every third team has a county specialist: "1+1+1"),
+and a year of contracts.
+
+Packages and teams go through the services (a few hundred rows, audited). Contracts, their plans
+and their history are bulk-inserted (tens of thousands of rows; one ``familydoctor.demo_load``
+audit row records the counts), following the national picture: about 40 % of residents signed,
+priority groups about 75 %. Chronic conditions and the other non-age groups are drawn at their
+usual prevalence, as staff would tick them; age groups come from the birth date.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import random
+from collections import Counter
+from decimal import Decimal
+from typing import Any
 
+from django.db.models import CharField, Value
+from django.db.models.functions import Cast, Concat, ExtractYear, LPad
+
+from yigongti.core.audit import audit
+from yigongti.familydoctor import services
+from yigongti.familydoctor.choices import (
+    BedStatus,
+    Channel,
+    ContractStatus,
+    PackageKind,
+    TaskStatus,
+    TeamRole,
+    VisitStatus,
+)
+from yigongti.familydoctor.hooks import age_groups, age_on
+from yigongti.familydoctor.models import Contract, HomeBed, HomeVisit, ServicePackage, Task, Team
+from yigongti.institutions.models import Institution, Staff
+from yigongti.patients.models import Patient
+
+from .people import HEAD
 from .structure import County
+
+#: (code, name, kind, group, price, insurance share, description, items (name, times a year, at home))
+PACKAGES: list[tuple[str, str, str, str, str, str, str, list[tuple[str, int, bool]]]] = [
+    (
+        "BASIC",
+        "基础服务包",
+        PackageKind.BASIC,
+        "",
+        "120",
+        "120",
+        "基本医疗与基本公共卫生服务：健康档案、健康评估、健康教育、预约转诊",
+        [("年度健康评估", 1, False), ("健康教育与咨询", 2, False), ("健康档案更新", 1, False)],
+    ),
+    (
+        "HTN",
+        "高血压个性化包",
+        PackageKind.PERSONALISED,
+        "hypertension",
+        "150",
+        "100",
+        "按《国家基本公共卫生服务规范》每年至少4次面对面随访",
+        [("高血压面对面随访", 4, False), ("血脂、肾功能检查", 1, False), ("上门随访", 1, True)],
+    ),
+    (
+        "DM",
+        "糖尿病个性化包",
+        PackageKind.PERSONALISED,
+        "diabetes",
+        "180",
+        "120",
+        "每年至少4次面对面随访，每次测空腹血糖",
+        [
+            ("糖尿病面对面随访（空腹血糖）", 4, False),
+            ("糖化血红蛋白检测", 1, False),
+            ("眼底与足部检查", 1, False),
+        ],
+    ),
+    (
+        "ELDER",
+        "老年人个性化包",
+        PackageKind.PERSONALISED,
+        "elderly",
+        "100",
+        "80",
+        "65岁及以上：每年一次健康管理服务、中医药健康管理",
+        [
+            ("老年人健康体检", 1, False),
+            ("中医体质辨识", 1, False),
+            ("自理能力评估", 1, False),
+            ("上门巡诊", 2, True),
+        ],
+    ),
+    (
+        "MATERNAL",
+        "孕产妇个性化包",
+        PackageKind.PERSONALISED,
+        "pregnant",
+        "200",
+        "150",
+        "孕期5次检查、产后访视与42天健康检查",
+        [("孕期检查", 5, False), ("产后访视", 1, True), ("产后42天健康检查", 1, False)],
+    ),
+    (
+        "CHILD",
+        "0-6岁儿童个性化包",
+        PackageKind.PERSONALISED,
+        "child",
+        "100",
+        "80",
+        "儿童健康管理与预防接种提醒",
+        [("儿童健康检查", 2, False), ("预防接种提醒", 4, False), ("生长发育评估", 1, False)],
+    ),
+]
+
+SIGN_RATE_PRIORITY = 0.76
+SIGN_RATE_OTHER = 0.27
+DONE_RATE = 0.82
+
+
+def _packages() -> dict[str, ServicePackage]:
+    made = {}
+    for code, name, kind, group, price, share, desc, items in PACKAGES:
+        made[code] = services.package_create(
+            actor=None,
+            code=code,
+            name=name,
+            kind=kind,
+            target_group=group,
+            price=Decimal(price),
+            insurance_share=Decimal(share),
+            description=desc,
+            items=items,
+        )
+    return made
+
+
+def _pick(staff: list[Staff], professions: tuple[str, ...], rng: random.Random) -> Staff | None:
+    found = [s for s in staff if s.profession in professions]
+    return rng.choice(found) if found else None
+
+
+def _teams(county: County, rng: random.Random) -> dict[int, Team]:
+    """One team per village clinic, keyed by the village's id."""
+    staff_of: dict[int, list[Staff]] = {}
+    for s in Staff.objects.filter(is_active=True).order_by("pk"):
+        staff_of.setdefault(s.institution_id, []).append(s)
+    with_login = Staff.objects.filter(user__username__in=["village_doctor", "nurse"]).select_related("user")
+    logins = {s.user.username: s for s in with_login if s.user is not None}
+    specialists = [s for s in staff_of.get(county.lead.pk, []) if s.profession == "physician"]
+    teams: dict[int, Team] = {}
+    n = 0
+    for town in county.townships:
+        town_staff = staff_of.get(town.pk, [])
+        for village in Institution.objects.filter(parent=town).order_by("code"):
+            n += 1
+            doctor = _pick(staff_of.get(village.pk, []), ("village_doctor", "assistant_physician"), rng)
+            base: Institution = village
+            if village.pk == county.demo_village.pk and "village_doctor" in logins:
+                doctor = logins["village_doctor"]
+            if doctor is None:
+                doctor, base = _pick(town_staff, ("physician", "assistant_physician"), rng), town
+            nurse = logins["nurse"] if town.pk == county.townships[0].pk and "nurse" in logins else None
+            nurse = nurse or _pick(town_staff, ("nurse",), rng)
+            ph = _pick(town_staff, ("public_health",), rng)
+            if doctor is None or nurse is None or ph is None:
+                continue
+            members = [
+                (doctor, TeamRole.FAMILY_DOCTOR),
+                (nurse, TeamRole.NURSE),
+                (ph, TeamRole.PUBLIC_HEALTH),
+            ]
+            if n % 3 == 1 and specialists:
+                members.append((rng.choice(specialists), TeamRole.SPECIALIST))
+            teams[village.pk] = services.team_create(
+                actor=None,
+                code=f"FD{village.code[-6:]}",
+                name=f"{village.name}家庭医生团队",
+                institution=base,
+                villages=[village],
+                members=members,
+            )
+    return teams
+
+
+def _groups(p: Any, on: dt.date, rng: random.Random) -> list[str]:
+    groups = age_groups(p.birth_date, on)
+    age = age_on(p.birth_date, on) if p.birth_date else 40
+    if age >= 35 and rng.random() < (0.32 if age >= 60 else 0.16):
+        groups.add("hypertension")
+    if age >= 35 and rng.random() < (0.12 if age >= 60 else 0.06):
+        groups.add("diabetes")
+    if p.sex == "F" and 20 <= age <= 40 and rng.random() < 0.04:
+        groups.add("pregnant")
+    for code, share in (("disabled", 0.025), ("poor", 0.04), ("mental", 0.004), ("tuberculosis", 0.001)):
+        if rng.random() < share:
+            groups.add(code)
+    order = [
+        "elderly",
+        "hypertension",
+        "diabetes",
+        "pregnant",
+        "child",
+        "disabled",
+        "poor",
+        "mental",
+        "tuberculosis",
+    ]
+    return [g for g in order if g in groups]
+
+
+PACKAGE_OF_GROUP = {
+    "hypertension": "HTN",
+    "diabetes": "DM",
+    "elderly": "ELDER",
+    "pregnant": "MATERNAL",
+    "child": "CHILD",
+}
+
+
+def _login_patient(as_of: dt.date) -> int | None:
+    """The patient the generator gives the ``resident`` login to after the domain steps (the first
+    household head with an ID number and a phone, aged 30 to 65; as ``residents`` chooses)."""
+    heads = (
+        Patient.objects.filter(relation_to_head=HEAD, id_number__isnull=False)
+        .exclude(phone="")
+        .order_by("pk")
+        .only("pk", "birth_date")[:500]
+    )
+    for p in heads:
+        if p.birth_date and 30 <= age_on(p.birth_date, as_of) <= 65:
+            return p.pk
+    return None
+
+
+class _Plan:
+    def __init__(self) -> None:
+        self.contracts: list[Contract] = []
+        self.packs: list[list[ServicePackage]] = []
 
 
 def generate(county: County, *, seed: int, as_of: dt.date, residents: int) -> dict[str, int]:
-    return {}
+    rng = random.Random(f"{seed}/familydoctor")
+    packages = _packages()
+    teams = _teams(county, rng)
+    counts: Counter[str] = Counter(packages=len(packages), teams=len(teams))
+    resident_login = _login_patient(as_of)
+    plan = _Plan()
+    rows = Patient.objects.filter(merged_into__isnull=True, village_id__in=list(teams)).only(
+        "pk", "birth_date", "sex", "village_id"
+    )
+    for p in rows.order_by("pk").iterator(chunk_size=5000):
+        start = as_of - dt.timedelta(days=rng.randint(0, 364))
+        groups = _groups(p, start, rng)
+        mine = p.pk == resident_login
+        if not mine and rng.random() >= (SIGN_RATE_PRIORITY if groups else SIGN_RATE_OTHER):
+            continue
+        if mine and "hypertension" not in groups:  # the demo login shows a personalised package
+            groups = ["hypertension", *groups]
+        status = ContractStatus.ACTIVE
+        roll = rng.random()
+        if not mine and roll < 0.02:
+            status = ContractStatus.PENDING
+            start = as_of + dt.timedelta(days=rng.randint(0, 6))
+        elif not mine and roll < 0.04:
+            status = ContractStatus.TERMINATED
+        elif not mine and roll < 0.07:  # last year's term, not renewed
+            status = ContractStatus.EXPIRED
+            start = start - dt.timedelta(days=365)
+        end = services.add_years(start, 1) - dt.timedelta(days=1)
+        packs = [packages["BASIC"], *(packages[PACKAGE_OF_GROUP[g]] for g in groups if g in PACKAGE_OF_GROUP)]
+        c = Contract(
+            number=f"tmp-{p.pk}",
+            patient_id=p.pk,
+            team=teams[p.village_id or 0],
+            status=status,
+            channel=Channel.ONLINE if rng.random() < 0.18 else Channel.CLINIC,
+            start_date=start,
+            end_date=end,
+            priority_groups=groups,
+            is_priority=bool(groups),
+            fee=sum((x.price for x in packs), Decimal("0")),
+            resident_fee=sum((x.resident_pays for x in packs), Decimal("0")),
+            confirmed_on=None if status == ContractStatus.PENDING else start,
+            paper_signature=status != ContractStatus.PENDING and rng.random() < 0.6,
+        )
+        if status == ContractStatus.TERMINATED:
+            c.ended_on = min(as_of, start + dt.timedelta(days=rng.randint(30, 300)))
+            c.end_reason = rng.choice(["迁出本县", "本人要求解约", "死亡"])
+        elif status == ContractStatus.EXPIRED:
+            c.ended_on = end
+        plan.contracts.append(c)
+        plan.packs.append(packs)
+    Contract.objects.bulk_create(plan.contracts, batch_size=2000)
+    Contract.objects.filter(number__startswith="tmp-").update(
+        number=Concat(
+            Value("QY"),
+            Cast(ExtractYear("start_date"), CharField()),
+            LPad(Cast("id", CharField()), 8, Value("0")),
+            output_field=CharField(),
+        )
+    )
+    through = Contract.packages.through
+    links = [
+        through(contract_id=c.pk, servicepackage_id=x.pk)
+        for c, packs in zip(plan.contracts, plan.packs, strict=True)
+        for x in packs
+    ]
+    through.objects.bulk_create(links, batch_size=5000)
+    counts.update(contracts=len(plan.contracts), priority=sum(1 for c in plan.contracts if c.is_priority))
+    counts["tasks"], counts["tasks_done"] = _tasks(plan, as_of, rng)
+    counts.update(_visits_and_beds(plan, as_of, rng))
+    audit(actor=None, verb="familydoctor.demo_load", subject=county.consortium, after=dict(counts))
+    return dict(counts)
+
+
+def _tasks(plan: _Plan, as_of: dt.date, rng: random.Random) -> tuple[int, int]:
+    tasks: list[Task] = []
+    done = 0
+    for c, packs in zip(plan.contracts, plan.packs, strict=True):
+        if c.status == ContractStatus.PENDING:
+            continue
+        last = c.ended_on or as_of
+        for t in services.plan_tasks(c, packs):
+            if t.due_on <= last and rng.random() < DONE_RATE:
+                t.status, t.done_on = (
+                    TaskStatus.DONE,
+                    max(c.start_date, t.due_on - dt.timedelta(days=rng.randint(0, 40))),
+                )
+                t.result = "已完成"
+                done += 1
+            elif c.status == ContractStatus.TERMINATED:  # terminating cancels what was still open
+                t.status = TaskStatus.CANCELLED
+            tasks.append(t)
+    Task.objects.bulk_create(tasks, batch_size=5000)
+    return len(tasks), done
+
+
+def _visits_and_beds(plan: _Plan, as_of: dt.date, rng: random.Random) -> dict[str, int]:
+    visits: list[HomeVisit] = []
+    beds: list[HomeBed] = []
+    bed_visits: list[tuple[int, HomeVisit]] = []
+    for c in plan.contracts:
+        if c.status != ContractStatus.ACTIVE or not ({"elderly", "disabled"} & set(c.priority_groups)):
+            continue
+        roll = rng.random()
+        if roll < 0.15:
+            day = c.start_date + dt.timedelta(days=rng.randint(10, 60))
+            while day <= as_of + dt.timedelta(days=14):
+                past = day <= as_of
+                visits.append(
+                    HomeVisit(
+                        contract=c,
+                        scheduled_on=day,
+                        purpose=rng.choice(["上门巡诊", "测血压、用药指导", "康复指导"]),
+                        status=(VisitStatus.DONE if rng.random() < 0.9 else VisitStatus.MISSED)
+                        if past
+                        else VisitStatus.SCHEDULED,
+                        done_on=day if past else None,
+                        note="生命体征平稳" if past else "",
+                    )
+                )
+                day += dt.timedelta(days=rng.randint(45, 100))
+        elif roll < 0.17:
+            admitted = max(c.start_date, as_of - dt.timedelta(days=rng.randint(5, 200)))
+            open_bed = rng.random() < 0.4
+            discharged = None if open_bed else min(as_of, admitted + dt.timedelta(days=rng.randint(14, 60)))
+            bed = HomeBed(
+                contract=c,
+                admitted_on=admitted,
+                discharged_on=discharged,
+                reason=rng.choice(
+                    ["脑卒中后遗症康复", "晚期肿瘤姑息治疗", "慢性阻塞性肺疾病", "长期卧床压疮护理"]
+                ),
+                status=BedStatus.OPEN if open_bed else BedStatus.DISCHARGED,
+                discharge_note="" if open_bed else "病情稳定，撤床",
+            )
+            beds.append(bed)
+            day, stop = admitted, discharged or as_of + dt.timedelta(days=7)
+            while day <= stop:
+                past = day <= as_of
+                bed_visits.append(
+                    (
+                        len(beds) - 1,
+                        HomeVisit(
+                            contract=c,
+                            scheduled_on=day,
+                            purpose="家庭病床查床",
+                            status=VisitStatus.DONE if past else VisitStatus.SCHEDULED,
+                            done_on=day if past else None,
+                            note="查床、换药" if past else "",
+                        ),
+                    )
+                )
+                day += dt.timedelta(days=7)
+    HomeBed.objects.bulk_create(beds, batch_size=1000)
+    for index, visit in bed_visits:
+        visit.home_bed = beds[index]
+        visits.append(visit)
+    HomeVisit.objects.bulk_create(visits, batch_size=5000)
+    return {"home_visits": len(visits), "home_beds": len(beds)}
