@@ -22,6 +22,7 @@ from yigongti.institutions.models import Department
 from yigongti.patients.models import Patient
 
 from .choices import EncounterKind
+from .codes import diagnosis_name
 from .models import Encounter
 from .selectors import encounter_get_for, encounter_list_for, encounter_summary_for
 from .services import encounter_record
@@ -72,6 +73,7 @@ class EncounterOut(Schema):
     insurance_paid: Decimal
     out_of_pocket: Decimal
     diagnosis_code: str
+    diagnosis_name: str
     residence_county_code: str
     in_county: bool
     facility_name: str
@@ -106,6 +108,7 @@ def encounter_out(e: Encounter) -> EncounterOut:
         insurance_paid=e.insurance_paid,
         out_of_pocket=e.out_of_pocket,
         diagnosis_code=e.diagnosis_code,
+        diagnosis_name=diagnosis_name(e.diagnosis_code),
         residence_county_code=e.residence_county_code,
         in_county=e.in_county,
         facility_name=e.facility_name,

@@ -1,8 +1,6 @@
-"""ICD-10 codes as the encounters table stores them.
-
-One function, ``normalize_diagnosis``, so that the kernel's ``core.icd10`` (being written) can
-replace the pattern check here without touching the callers.
-"""
+"""ICD-10 codes as the encounters table stores them: ``core.icd10``'s one normal form, after
+joining the dot that hospital exports often leave out (``J069`` is ``J06.9``). An empty code
+stays empty (a visit without a coded diagnosis)."""
 
 from __future__ import annotations
 
@@ -10,32 +8,24 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from django.utils.translation import gettext as _
+from yigongti.core import icd10
 
-from yigongti.core.errors import InvalidInput
-
-# A chapter letter, two digits (the third character may be a letter in a few national
-# extensions), then an optional subdivision: ``.9``, ``.900``, ``.x00x002`` (the Chinese clinical
-# version's extension codes fit in 16 characters).
-_CODE = re.compile(r"^[A-Z][0-9]{2}(\.[0-9X]{1,8})?$")
-_NODOT = re.compile(r"^([A-Z][0-9]{2})([0-9X]{1,8})$")
+_NODOT = re.compile(r"^([A-Za-z][0-9]{2})([0-9Xx]{1,7})$")
 
 
 @lru_cache(maxsize=8192)
 def normalize_diagnosis(code: str, *, field: str = "diagnosis_code") -> str:
-    """``"i10"``, ``" I10 "``, ``"Ｊ０６．９"`` and ``"J069"`` become ``I10``, ``J06.9``; an empty code stays
-    empty (a visit without a coded diagnosis); anything else is refused."""
-    text = unicodedata.normalize("NFKC", code or "").strip().upper().replace(" ", "")
+    """``"i10"``, ``"Ｊ０６．９"``, ``"J069"`` → ``I10``, ``J06.9``; an invalid code raises
+    ``InvalidInput`` naming ``field`` (cached: a file repeats the same few hundred codes)."""
+    text = unicodedata.normalize("NFKC", code or "").strip().replace(" ", "")
     if not text:
         return ""
-    text = text.rstrip(".")
     joined = _NODOT.match(text)
     if joined:
         text = f"{joined.group(1)}.{joined.group(2)}"
-    if len(text) > 16 or not _CODE.match(text):
-        raise InvalidInput(
-            _("%(code)s is not an ICD-10 code (a letter, two digits, then an optional .subdivision).")
-            % {"code": code[:20]},
-            field=field,
-        )
-    return text
+    return icd10.normalize(text, field=field)
+
+
+def diagnosis_name(code: str) -> str:
+    """The code's Chinese name (or its category's) when the shipped table has it, else ''."""
+    return (icd10.name(code) or "") if code else ""

@@ -28,6 +28,7 @@ from yigongti.institutions.selectors import institution_list_for
 from yigongti.patients.models import Patient
 
 from .choices import EncounterKind
+from .codes import diagnosis_name
 from .forms import EncounterFilterForm, RecordForm
 from .selectors import encounter_get_for, encounter_list_for, encounter_summary_for, sees_rows
 from .services import encounter_record
@@ -65,7 +66,11 @@ def encounter_list(request: HttpRequest) -> HttpResponse:
         "page_obj": page,
         "show_institution_filter": not scope.self_patient_only and len(scope.institution_ids) > 1,
         "rows": [
-            {"encounter": e, "id_masked": idnumbers.mask(e.patient.id_number) if e.patient.id_number else ""}
+            {
+                "encounter": e,
+                "id_masked": idnumbers.mask(e.patient.id_number) if e.patient.id_number else "",
+                "diagnosis_name": diagnosis_name(e.diagnosis_code),
+            }
             for e in page.object_list
         ],
         "can_record": _records_visits(scope),
@@ -149,6 +154,7 @@ def encounter_detail(request: HttpRequest, encounter_id: int) -> HttpResponse:
         "encounter": encounter,
         "patient": patient,
         "id_masked": idnumbers.mask(patient.id_number) if patient.id_number else "",
+        "diagnosis_name": diagnosis_name(encounter.diagnosis_code),
         "link_patient": bool(scope.resident_village_ids) and patient.village_id in scope.resident_village_ids,
     }
     return render(request, "encounters/detail.html", context)

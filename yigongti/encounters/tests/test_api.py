@@ -128,6 +128,7 @@ def test_post_records_a_visit_at_the_callers_institution_audited(login_client, d
     assert response.status_code == 201, response.content
     out = response.json()
     assert out["institution_id"] == county.village.pk and out["out_of_pocket"] == "15.00"
+    assert "高血压" in out["diagnosis_name"]
     event = AuditEvent.objects.get(verb="encounter.record", object_id=str(out["id"]))
     assert event.actor_id == county.users[Role.VILLAGE_DOCTOR].pk
 
