@@ -43,7 +43,7 @@ class PackagesField(forms.ModelMultipleChoiceField):
 class TeamForm(forms.Form):
     code = forms.CharField(label=_("Code"), max_length=20)
     name = forms.CharField(label=_("Name"), max_length=60)
-    institution = InstitutionField(label=_("Home institution"), queryset=Institution.objects.none())
+    institution = InstitutionField(label=_("Based at"), queryset=Institution.objects.none())
     villages = VillagesField(label=_("Villages served"), queryset=Institution.objects.none())
     doctor = StaffField(label=_("Family doctor"), queryset=Staff.objects.none())
     nurse = StaffField(label=_("Nurse"), queryset=Staff.objects.none())
@@ -160,7 +160,7 @@ class SignForm(forms.Form):
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), max_length=200)
+    reason = forms.CharField(label=_("Reason for ending"), max_length=200)
 
 
 class RenewForm(forms.Form):
@@ -176,9 +176,9 @@ class RenewForm(forms.Form):
 
 class VisitForm(forms.Form):
     scheduled_on = forms.DateField(label=_("Scheduled on"), widget=_date())
-    purpose = forms.CharField(label=_("Purpose"), max_length=200)
+    purpose = forms.CharField(label=_("Purpose of the visit"), max_length=200)
 
 
 class BedForm(forms.Form):
-    admitted_on = forms.DateField(label=_("Admitted on"), widget=_date())
-    reason = forms.CharField(label=_("Reason"), max_length=200)
+    admitted_on = forms.DateField(label=_("Admitted to the home bed on"), widget=_date())
+    reason = forms.CharField(label=_("Reason for the home bed"), max_length=200)

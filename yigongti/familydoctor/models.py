@@ -37,7 +37,7 @@ class Team(TimeStampedModel):
         "institutions.Institution",
         on_delete=models.PROTECT,
         related_name="family_doctor_teams",
-        verbose_name=_("home institution"),
+        verbose_name=_("based at"),
     )
     villages = models.ManyToManyField(
         "institutions.Institution", related_name="served_by_teams", verbose_name=_("villages served")
@@ -164,7 +164,7 @@ class Contract(TimeStampedModel):
     status = models.CharField(
         _("status"), max_length=12, choices=ContractStatus.choices, default=ContractStatus.PENDING
     )
-    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    channel = models.CharField(_("signing channel"), max_length=8, choices=Channel.choices)
     start_date = models.DateField(_("start date"))
     end_date = models.DateField(_("end date"))
     priority_groups = models.JSONField(_("priority groups"), default=list, blank=True)
@@ -192,7 +192,7 @@ class Contract(TimeStampedModel):
         verbose_name=_("previous term"),
     )
     ended_on = models.DateField(_("ended on"), null=True, blank=True)
-    end_reason = models.CharField(_("reason"), max_length=200, blank=True)
+    end_reason = models.CharField(_("reason for ending"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("family-doctor contract")
@@ -236,7 +236,7 @@ class Task(models.Model):
         related_name="+",
         verbose_name=_("done by"),
     )
-    result = models.CharField(_("result"), max_length=300, blank=True)
+    result = models.CharField(_("service result"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("fulfilment task")
@@ -257,9 +257,9 @@ class HomeBed(TimeStampedModel):
     contract = models.ForeignKey(
         Contract, on_delete=models.PROTECT, related_name="home_beds", verbose_name=_("contract")
     )
-    admitted_on = models.DateField(_("admitted on"))
-    discharged_on = models.DateField(_("discharged on"), null=True, blank=True)
-    reason = models.CharField(_("reason"), max_length=200)
+    admitted_on = models.DateField(_("admitted to the home bed on"))
+    discharged_on = models.DateField(_("discharged from the home bed on"), null=True, blank=True)
+    reason = models.CharField(_("reason for the home bed"), max_length=200)
     status = models.CharField(_("status"), max_length=12, choices=BedStatus.choices, default=BedStatus.OPEN)
     discharge_note = models.CharField(_("discharge note"), max_length=300, blank=True)
 
@@ -293,7 +293,7 @@ class HomeVisit(TimeStampedModel):
         verbose_name=_("home bed"),
     )
     scheduled_on = models.DateField(_("scheduled on"))
-    purpose = models.CharField(_("purpose"), max_length=200)
+    purpose = models.CharField(_("purpose of the visit"), max_length=200)
     status = models.CharField(
         _("status"), max_length=10, choices=VisitStatus.choices, default=VisitStatus.SCHEDULED
     )
