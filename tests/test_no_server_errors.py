@@ -50,6 +50,7 @@ def _values(county: Any) -> dict[str, str]:
     )
     department = county.lead.departments.first()
     review_id, merge_id = _mpi_values(county)
+    referral_id, alert_id = _referral_values(county, patient)
     session_id, slot_id, booking_id = _scheduling_values(county, patient)
     return {
         "code": county.township.code,
@@ -58,6 +59,8 @@ def _values(county: Any) -> dict[str, str]:
         "secondment_id": str(secondment.pk),
         "department_id": str(department.pk if department else 1),
         "review_id": str(review_id),
+        "referral_id": str(referral_id),
+        "alert_id": str(alert_id),
         "merge_id": str(merge_id),
         "session_id": str(session_id),
         "slot_id": str(slot_id),
@@ -67,6 +70,25 @@ def _values(county: Any) -> dict[str, str]:
         "resource_type": "Patient",  # /fhir/: answers 401 OperationOutcome without a token
         "resource_id": str(patient.pk),
     }
+
+
+def _referral_values(county: Any, patient: Any) -> tuple[int, int]:
+    """A submitted green-channel referral from the village clinic to the lead hospital, and its alert."""
+    from yigongti.referrals import services as referrals
+    from yigongti.referrals.models import Alert, GreenChannelKind, ReferralReason
+
+    referral = referrals.referral_create(
+        actor=None,
+        patient=patient,
+        from_institution=county.village,
+        to_institution=county.lead,
+        diagnosis_code="I63.9",
+        diagnosis_name="脑梗死",
+        reason=ReferralReason.objects.get(code="U02"),
+        green_channel=GreenChannelKind.objects.get(code="stroke"),
+        submit=True,
+    )
+    return referral.pk, Alert.objects.get(referral=referral).pk
 
 
 def _mpi_values(county: Any) -> tuple[int, int]:
