@@ -9,9 +9,11 @@ HTTP). Authentication: an API token or a session, of an account that may write.
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 from ninja import Router
 
-from yigongti.core.api import ERRORS, authorized
+from yigongti.core.api import BODY_ERRORS, authorized
+from yigongti.core.errors import DomainError
 
 from .choices import Channel
 from .hl7.intake import receive
@@ -25,7 +27,7 @@ MAX_MESSAGE = 4 * 1024 * 1024
 @router.post(
     "/interop/hl7",
     auth=authorized(writes=True),
-    response={**ERRORS},
+    response={**BODY_ERRORS},
     summary="Receive one HL7 v2 message (ADT^A01/A04/A08/A40, ORU^R01); answers ACK or NAK",
     openapi_extra={
         "requestBody": {
@@ -42,6 +44,8 @@ MAX_MESSAGE = 4 * 1024 * 1024
 )
 def hl7_receive(request: HttpRequest) -> HttpResponse:
     raw = request.body[:MAX_MESSAGE]
+    if not raw.strip(b"\x0b\x1c\r\n \t"):
+        raise DomainError(_("Send one HL7 v2 message as the request body."), field="body")
     answer = receive(raw, channel=Channel.HTTP, user=request.user)
     charset = {"gb18030": "gb18030", "gbk": "gbk"}.get(answer.log.encoding, "utf-8")
     response = HttpResponse(answer.payload, content_type=f"{ER7}; charset={charset}")

@@ -157,6 +157,11 @@ def test_facility_outside_scope_is_rejected(client, county, doctor):
     assert not Registration.objects.exists()
 
 
+def test_empty_body_is_a_400(client, county, doctor):
+    response = post(client, "", token=doctor)
+    assert response.status_code == 400 and response.json()["field"] == "body"
+
+
 def test_read_only_role_and_no_token_are_refused(client, county, tokens):
     assert post(client, adt()).status_code == 401
     assert post(client, adt(), token=tokens[Role.HEALTH_BUREAU]).status_code == 403
