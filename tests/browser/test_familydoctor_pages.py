@@ -31,7 +31,7 @@ def _log_in(page: Any, base: str, username: str) -> None:
 
 
 def _county() -> Any:
-    county = build_small_county()
+    county: Any = build_small_county()
     doctor = county.staff["village_doctor"]
     doctor.user = county.users[Role.VILLAGE_DOCTOR]
     doctor.save()
