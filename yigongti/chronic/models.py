@@ -54,6 +54,9 @@ class Enrollment(TimeStampedModel):
         related_name="+",
         verbose_name=_("enrolled by"),
     )
+    # the latest follow-up, kept by the follow-up service for the control rates (a snapshot)
+    last_visit_date = models.DateField(_("last follow-up"), null=True, blank=True)
+    last_on_target = models.BooleanField(_("on target at the last follow-up"), default=False)
 
     class Meta:
         verbose_name = _("registry entry")
@@ -112,6 +115,8 @@ class FollowUp(TimeStampedModel):
         verbose_name=_("recorded by"),
     )
     referral_id = models.PositiveIntegerField(_("referral"), null=True, blank=True)
+    #: This visit's number within its calendar year for the entry: >= 4 means managed per the standard.
+    visit_in_year = models.PositiveSmallIntegerField(_("visit number in the year"), default=1)
 
     class Meta:
         verbose_name = _("follow-up")
@@ -234,3 +239,38 @@ class Task(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.patient_id} {self.programme} {self.due_on}"
+
+
+class ProgrammeReference(TimeStampedModel):
+    """Reference data per year, programme and village clinic (or township centre): the estimated
+    patients (residents aged 35 or over x the configured prevalence), the denominator of the
+    management rate, and the provincial quota of managed patients, the denominator of quota
+    completion. Computed by ``services.reference_compute`` and editable in the admin."""
+
+    institution = models.ForeignKey(
+        Institution,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("village clinic or township centre"),
+    )
+    year = models.PositiveIntegerField(_("year"))
+    programme = models.CharField(_("programme"), max_length=16, choices=Programme.choices)
+    prevalence = models.DecimalField(_("estimated prevalence"), max_digits=5, decimal_places=4)
+    residents_35 = models.PositiveIntegerField(
+        _("eligible residents (35 or over; 65 or over for the elderly)"), default=0
+    )
+    estimated_patients = models.PositiveIntegerField(_("estimated patients"), default=0)
+    quota = models.PositiveIntegerField(_("provincial quota of managed patients"), default=0)
+
+    class Meta:
+        verbose_name = _("programme reference data")
+        verbose_name_plural = _("programme reference data")
+        ordering = ["year", "programme", "institution_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["institution", "year", "programme"], name="chronic_reference_year"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.institution_id} {self.year} {self.programme}"

@@ -29,7 +29,8 @@ from yigongti.patients.models import Patient
 
 from . import rules, tasks
 from .choices import REGISTRIES, Adherence, Classification, Programme, RiskLevel, Source, VisitMode
-from .models import ElderlyService, Enrollment, FollowUp, Screening, Task
+from .models import ElderlyService, Enrollment, FollowUp, ProgrammeReference, Screening, Task
+from .signals import send_changed
 
 #: Plausible ranges (outside: a typing error, refused beside the field).
 SBP_RANGE = (60, 260)
@@ -202,6 +203,7 @@ def enrollment_create(
     if programme == Programme.HYPERTENSION:
         tasks.refresh(patient, Programme.SCREENING, today=_today())
     _record(actor, scope, "chronic.enroll", entry)
+    send_changed({(entry.village_id, enrolled_on.replace(day=1)), (entry.village_id, None)})
     return entry
 
 
@@ -272,6 +274,7 @@ def follow_up_record(
         "adverse_reaction": bool(_text(adverse_reaction, "adverse_reaction", 200)),
     }
     classification, on_target = _classify(enrollment, visit_date, sbp_v, dbp_v, fpg, flags)
+    in_year = FollowUp.objects.filter(enrollment=enrollment, visit_date__year=visit_date.year).count() + 1
     due, _priority = rules.next_task(enrollment.programme, visit_date, classification)
     row = FollowUp.objects.create(
         enrollment=enrollment,
@@ -301,8 +304,15 @@ def follow_up_record(
         on_target=on_target,
         next_due_on=due,
         recorded_by=actor,
+        visit_in_year=in_year,
     )
+    latest = FollowUp.objects.filter(enrollment=enrollment).order_by("-visit_date", "-id").first()
+    if latest is not None:
+        Enrollment.objects.filter(pk=enrollment.pk).update(
+            last_visit_date=latest.visit_date, last_on_target=latest.on_target
+        )
     tasks.refresh(patient, enrollment.programme, today=_today(), done_on=visit_date)
+    send_changed({(row.village_id, visit_date.replace(day=1)), (row.village_id, None)})
     _record(actor, scope, "chronic.follow_up", row)
     return row
 
@@ -350,6 +360,7 @@ def elderly_service_record(
         recorded_by=actor,
     )
     tasks.refresh(patient, Programme.ELDERLY, today=_today(), done_on=service_date)
+    send_changed({(row.village_id, service_date.replace(day=1))})
     _record(actor, scope, "chronic.elderly_service", row)
     return row
 
@@ -439,6 +450,74 @@ def referral_from_follow_up(*, actor: Any, follow_up: FollowUp) -> Any:
     follow_up.referral_id = referral.pk
     _record(actor, scope, "chronic.refer", follow_up, before=before)
     return referral
+
+
+# --- reference data ----------------------------------------------------------------------------
+
+#: Default estimated prevalence among residents aged 35 or over (configurable per year in the
+#: admin or with ``reference_compute(prevalence=...)``).
+DEFAULT_PREVALENCE = {Programme.HYPERTENSION: Decimal("0.25"), Programme.DIABETES: Decimal("0.10")}
+
+
+@transaction.atomic
+def reference_compute(
+    *,
+    actor: Any,
+    year: int,
+    prevalence: dict[str, Decimal] | None = None,
+    quota_share: Decimal | None = None,
+) -> int:
+    """Per village clinic: residents aged 35 or over on 1 July of ``year`` x prevalence = the
+    estimated patients. ``quota_share`` (a share of the estimate) sets the provincial quota where
+    none was entered. The system or the consortium office."""
+    from django.db.models import Count
+
+    if actor is not None and not scope_for(actor).manages_consortium:
+        raise Forbidden(_("Only the consortium office may change reference data."))
+    if year < 2000 or year > _today().year + 1:
+        raise InvalidInput(_("Choose a year from 2000 to next year."), field="year")
+    rates = {**DEFAULT_PREVALENCE, **(prevalence or {})}
+    for programme, rate in rates.items():
+        if programme not in REGISTRIES or not (Decimal(0) < Decimal(rate) < Decimal(1)):
+            raise InvalidInput(_("A prevalence is a share between 0 and 1."), field="prevalence")
+    mid_year = dt.date(year, 7, 1)
+    written = 0
+    # elderly rows: everyone aged 65 or over is eligible (prevalence 1)
+    for programme, rate, age in [
+        *((p, r, 35) for p, r in rates.items()),
+        (Programme.ELDERLY, Decimal(1), 65),
+    ]:
+        counts = dict(
+            Patient.objects.filter(
+                birth_date__lte=rules.birthday(mid_year, -age),
+                village__isnull=False,
+                merged_into__isnull=True,
+            )
+            .values("village_id")
+            .annotate(n=Count("id"))
+            .values_list("village_id", "n")
+        )
+        for village_id, n in counts.items():
+            estimated = int((Decimal(n) * Decimal(rate)).to_integral_value())
+            row, _created = ProgrammeReference.objects.get_or_create(
+                institution_id=village_id,
+                year=year,
+                programme=programme,
+                defaults={"prevalence": rate, "residents_35": n, "estimated_patients": estimated},
+            )
+            row.prevalence, row.residents_35, row.estimated_patients = Decimal(rate), n, estimated
+            if quota_share is not None and not row.quota and programme != Programme.ELDERLY:
+                row.quota = int((estimated * quota_share).to_integral_value())
+            row.save()
+            written += 1
+    audit(
+        actor=actor,
+        verb="chronic.reference_compute",
+        object_type="chronic.programmereference",
+        object_id=str(year),
+        after={"year": year, "rows": written, "prevalence": {k: str(v) for k, v in rates.items()}},
+    )
+    return written
 
 
 # --- rebuild ----------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from typing import Any
 from yigongti.chronic import rules
 from yigongti.chronic.choices import Adherence, Classification, Programme, VisitMode
 from yigongti.chronic.models import ElderlyService, Enrollment, FollowUp, Screening
-from yigongti.chronic.services import tasks_rebuild
+from yigongti.chronic.services import reference_compute, tasks_rebuild
 from yigongti.patients.models import Patient
 
 from .structure import County
@@ -30,6 +30,8 @@ BATCH = 5000
 PREVALENCE = ((65, 0.24, 0.075), (50, 0.16, 0.055), (35, 0.07, 0.025))
 ELDERLY_SERVED = 0.65
 SCREENED = 0.3
+#: The provincial quota as a share of the estimated patients (managed / quota near 110 %).
+QUOTA_SHARE = Decimal("0.55")
 
 
 def _age(born: dt.date, day: dt.date) -> int:
@@ -107,14 +109,18 @@ def _visits(rng: random.Random, entry: Enrollment, as_of: dt.date) -> Iterator[F
 
 
 def _enrollments(
-    rng: random.Random, people: list[tuple[int, int, dt.date]], as_of: dt.date, login: int | None
+    rng: random.Random,
+    people: list[tuple[int, int, dt.date]],
+    as_of: dt.date,
+    login: int | None,
+    scale: float,
 ) -> list[Enrollment]:
     rows = []
     for pk, village, born in people:
         age = _age(born, as_of)
         ht, dm = _band(age)
         for programme, p in ((Programme.HYPERTENSION, ht), (Programme.DIABETES, dm)):
-            if rng.random() >= p and not (pk == login and programme == Programme.HYPERTENSION):
+            if rng.random() >= p * scale and not (pk == login and programme == Programme.HYPERTENSION):
                 continue
             years = min(max(age - 30, 1), 12)
             diagnosed = as_of - dt.timedelta(days=rng.randint(40, 365 * years))
@@ -140,7 +146,10 @@ def _bulk(model: Any, rows: list[Any]) -> int:
     return len(rows)
 
 
-def generate(county: County, *, seed: int, as_of: dt.date, residents: int) -> dict[str, int]:
+def generate(
+    county: County, *, seed: int, as_of: dt.date, residents: int, scale: float = 1.0
+) -> dict[str, int]:
+    """``scale`` multiplies the registry prevalence (the benchmark's county has more patients)."""
     rng = random.Random(f"{seed}/chronic")
     cutoff35 = rules.birthday(as_of, -35)
     people = list(
@@ -154,9 +163,7 @@ def generate(county: County, *, seed: int, as_of: dt.date, residents: int) -> di
         .values_list("pk", flat=True)
         .first()
     )
-    entries = _enrollments(rng, people, as_of, login)
-    _bulk(Enrollment, entries)
-    entries = list(Enrollment.objects.order_by("pk"))
+    entries = _enrollments(rng, people, as_of, login, scale)
     demo_village = county.demo_village.pk
     urgent_left = 3
     follow_ups: list[FollowUp] = []
@@ -171,7 +178,13 @@ def generate(county: County, *, seed: int, as_of: dt.date, residents: int) -> di
                 last.next_due_on = rules.next_task(entry.programme, last.visit_date, Classification.URGENT)[0]
                 last.symptoms = "头痛、头晕"
                 urgent_left -= 1
+        in_year: dict[int, int] = {}
+        for v in visits:
+            in_year[v.visit_date.year] = v.visit_in_year = in_year.get(v.visit_date.year, 0) + 1
+        if visits:
+            entry.last_visit_date, entry.last_on_target = visits[-1].visit_date, visits[-1].on_target
         follow_ups.extend(visits)
+    _bulk(Enrollment, entries)  # the follow-ups take the entries' new keys when they are written
     _bulk(FollowUp, follow_ups)
     registered = {e.patient_id for e in entries if e.programme == Programme.HYPERTENSION}
     services: list[ElderlyService] = []
@@ -208,6 +221,8 @@ def generate(county: County, *, seed: int, as_of: dt.date, residents: int) -> di
     _bulk(ElderlyService, services)
     _bulk(Screening, screenings)
     open_tasks = tasks_rebuild(today=as_of)
+    for year in (as_of.year - 1, as_of.year):
+        reference_compute(actor=None, year=year, quota_share=QUOTA_SHARE)
     return {
         "chronic_enrollments": len(entries),
         "chronic_follow_ups": len(follow_ups),

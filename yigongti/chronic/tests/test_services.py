@@ -230,3 +230,36 @@ def test_rebuild_is_for_the_office(cc: Any) -> None:
     assert services.tasks_rebuild(actor=cc.users[Role.CONSORTIUM_OFFICE]) >= 2
     assert AuditEvent.objects.filter(verb="chronic.tasks_rebuild").count() == 1
     assert Enrollment.objects.count() == 1
+
+
+def test_reference_compute_and_control_snapshot(cc: Any) -> None:
+    from decimal import Decimal
+
+    from yigongti.chronic.models import ProgrammeReference
+    from yigongti.chronic.signals import chronic_changed
+
+    seen: list[Any] = []
+
+    def receiver(sender: Any, keys: Any, **kw: Any) -> None:
+        seen.append(keys)
+
+    chronic_changed.connect(receiver)
+    try:
+        entry = enrol(cc, "ht")
+        visit(cc, entry, 20, 150, 95)
+        visit(cc, entry, 6, 128, 80)
+    finally:
+        chronic_changed.disconnect(receiver)
+    entry.refresh_from_db()
+    assert entry.last_on_target and entry.last_visit_date == days_ago(6)
+    assert (cc.village.pk, None) in seen[-1]
+    assert sorted(FollowUp.objects.values_list("visit_in_year", flat=True))[-1] >= 1
+    year = timezone.localdate().year
+    with pytest.raises(Forbidden):
+        services.reference_compute(actor=cc.users[Role.VILLAGE_DOCTOR], year=year)
+    with pytest.raises(InvalidInput):
+        services.reference_compute(actor=None, year=year, prevalence={"hypertension": Decimal("1.5")})
+    services.reference_compute(actor=cc.users[Role.CONSORTIUM_OFFICE], year=year, quota_share=Decimal("0.5"))
+    row = ProgrammeReference.objects.get(institution=cc.village, year=year, programme="hypertension")
+    assert row.residents_35 == 3 and row.estimated_patients == 1 and row.quota == 0  # 3 x 0.25 rounds to 1
+    assert AuditEvent.objects.filter(verb="chronic.reference_compute").count() == 1
