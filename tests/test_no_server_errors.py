@@ -65,6 +65,7 @@ def _values(county: Any) -> dict[str, str]:
         "session_id": str(session_id),
         "slot_id": str(slot_id),
         "booking_id": str(booking_id),
+        "encounter_id": str(_encounter_value(county, patient)),
         "id": str(staff.pk),
         "pk": str(staff.pk),
         "resource_type": "Patient",  # /fhir/: answers 401 OperationOutcome without a token
@@ -112,6 +113,18 @@ def _mpi_values(county: Any) -> tuple[int, int]:
         ids.append(MatchReview.objects.get(patient=new).pk)
     review_decide(actor=None, review_id=ids[1], same=True)
     return ids[0], Merge.objects.get(review_id=ids[1]).pk
+
+
+def _encounter_value(county: Any, patient: Any) -> int:
+    """A village visit of the resident yesterday (every role's detail page: row, 403 or 404)."""
+    from django.utils import timezone
+
+    from yigongti.encounters.services import encounter_record
+
+    started = timezone.now() - dt.timedelta(days=1)
+    where = {"institution": county.village, "kind": "outpatient"}
+    row, _ = encounter_record(actor=None, patient=patient, started_at=started, total_cost=20, **where)
+    return row.pk
 
 
 def _scheduling_values(county: Any, patient: Any) -> tuple[int, int, int]:

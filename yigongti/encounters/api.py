@@ -24,7 +24,7 @@ from yigongti.patients.models import Patient
 from .choices import EncounterKind
 from .codes import diagnosis_name
 from .models import Encounter
-from .selectors import encounter_get_for, encounter_list_for, encounter_summary_for
+from .selectors import encounter_get_for, encounter_list_for, encounter_summary_for, parse_month
 from .services import encounter_record
 
 router = Router(tags=["encounters"])
@@ -40,16 +40,6 @@ RECORDERS = authorized(
 )
 MAX_ID = 2**53
 MONTH = r"^[0-9]{4}-[0-9]{2}$"
-
-
-def parse_month(value: str | None) -> dt.date | None:
-    """``YYYY-MM`` as the month's first day; empty is None; anything else a 422 on ``month``."""
-    if not value:
-        return None
-    try:
-        return dt.date(int(value[:4]), int(value[5:7]), 1)
-    except ValueError:
-        raise InvalidInput(_("A month is written YYYY-MM."), field="month") from None
 
 
 class EncounterOut(Schema):
@@ -187,8 +177,6 @@ def encounter_summary(request: HttpRequest, filters: Query[SummaryFilter]) -> Su
     summary="One encounter (audited read)",
 )
 def encounter_detail(request: HttpRequest, encounter_id: int) -> EncounterOut:
-    if not 1 <= encounter_id <= MAX_ID:
-        raise InvalidInput(_("No such encounter."), field="encounter_id")
     row = encounter_get_for(scope=request_scope(request), pk=encounter_id, actor=request.user)
     return encounter_out(row)
 

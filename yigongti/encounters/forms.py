@@ -10,9 +10,11 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from yigongti.core.errors import InvalidInput
 from yigongti.institutions.models import Department, Institution
 
 from .choices import EncounterKind
+from .selectors import parse_month
 
 
 class MonthField(forms.CharField):
@@ -21,24 +23,17 @@ class MonthField(forms.CharField):
     widget = forms.TextInput(attrs={"type": "month", "placeholder": "YYYY-MM"})
 
     def to_python(self, value: Any) -> dt.date | None:  # type: ignore[override]
-        text = super().to_python(value)
-        if not text:
-            return None
         try:
-            return dt.date(int(text[:4]), int(text[5:7]), 1) if len(text) == 7 and text[4] == "-" else None
-        except ValueError:
-            return None
+            return parse_month(super().to_python(value))
+        except InvalidInput as exc:
+            raise forms.ValidationError(str(exc.message), code="invalid") from None
 
     def validate(self, value: Any) -> None:
         if value is None and self.required:
             raise forms.ValidationError(self.error_messages["required"], code="required")
 
-    def clean(self, value: Any) -> dt.date | None:
-        parsed = self.to_python(value)
-        if value and parsed is None:
-            raise forms.ValidationError(_("A month is written YYYY-MM."), code="invalid")
-        self.validate(parsed)
-        return parsed
+    def run_validators(self, value: Any) -> None:
+        """The length was checked on the text; the value is a date."""
 
 
 class InstitutionChoiceField(forms.ModelChoiceField):

@@ -23,9 +23,27 @@ from django.utils.translation import gettext as _
 
 from yigongti.core.access import Scope
 from yigongti.core.audit import audit
-from yigongti.core.errors import Forbidden, NotFound
+from yigongti.core.errors import Forbidden, InvalidInput, NotFound
 
 from .models import Encounter
+
+MAX_PK = 2**63 - 1
+
+
+def parse_month(value: str | None) -> dt.date | None:
+    """``YYYY-MM`` (years 1900–2999) as the month's first day; empty is None; else a 422 on ``month``."""
+    if not value:
+        return None
+    text = value.strip()
+    try:
+        if len(text) != 7 or text[4] != "-":
+            raise ValueError(text)
+        month = dt.date(int(text[:4]), int(text[5:7]), 1)
+    except ValueError:
+        raise InvalidInput(_("A month is written YYYY-MM."), field="month") from None
+    if not 1900 <= month.year <= 2999:
+        raise InvalidInput(_("A month is written YYYY-MM."), field="month")
+    return month
 
 
 def month_range(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -85,6 +103,8 @@ def encounter_get_for(*, scope: Scope, pk: int, actor: Any) -> Encounter:
     condition = _visible(scope)
     if condition is None:
         raise Forbidden(_("Your role sees encounters only as counts."))
+    if not 1 <= pk <= MAX_PK:
+        raise NotFound(_("No such encounter in your scope."))
     row = (
         Encounter.objects.filter(condition, pk=pk)
         .select_related("patient", "patient__village", "institution", "department")
