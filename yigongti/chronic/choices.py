@@ -43,15 +43,15 @@ class Classification(models.TextChoices):
 
 
 class VisitMode(models.TextChoices):
-    CLINIC = "clinic", _("Clinic")
-    HOME = "home", _("Home visit")
-    PHONE = "phone", _("Phone")
+    CLINIC = "clinic", pgettext_lazy("chronic", "Clinic")
+    HOME = "home", pgettext_lazy("chronic", "Home visit")
+    PHONE = "phone", pgettext_lazy("chronic", "Phone")
 
 
 class Adherence(models.TextChoices):
-    REGULAR = "regular", _("Regular")
-    INTERMITTENT = "intermittent", _("Intermittent")
-    NONE = "none", _("Not taking medication")
+    REGULAR = "regular", pgettext_lazy("chronic", "Regular")
+    INTERMITTENT = "intermittent", pgettext_lazy("chronic", "Intermittent")
+    NONE = "none", pgettext_lazy("chronic", "Not taking medication")
 
 
 class Priority(models.TextChoices):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .choices import Adherence, RiskLevel, Source, VisitMode
 
@@ -82,7 +83,7 @@ class ScreeningForm(forms.Form):
 
 class EnrollForm(forms.Form):
     programme = forms.ChoiceField(
-        label=_("programme"),
+        label=pgettext_lazy("chronic", "programme"),
         choices=[("hypertension", _("Hypertension")), ("diabetes", _("Type 2 diabetes"))],
     )
     diagnosed_on = forms.DateField(label=_("diagnosis date"), widget=DATE)

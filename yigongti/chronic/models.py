@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from yigongti.core.models import TimeStampedModel
 from yigongti.institutions.models import Institution
@@ -40,7 +41,9 @@ class Enrollment(TimeStampedModel):
     village = models.ForeignKey(
         Institution, on_delete=models.PROTECT, related_name="+", verbose_name=_("village clinic")
     )
-    programme = models.CharField(_("programme"), max_length=16, choices=Programme.choices)
+    programme = models.CharField(
+        pgettext_lazy("chronic", "programme"), max_length=16, choices=Programme.choices
+    )
     diagnosed_on = models.DateField(_("diagnosis date"))
     enrolled_on = models.DateField(_("enrolment date"))
     source = models.CharField(_("source"), max_length=16, choices=Source.choices)
@@ -82,7 +85,9 @@ class FollowUp(TimeStampedModel):
     village = models.ForeignKey(
         Institution, on_delete=models.PROTECT, related_name="+", verbose_name=_("village clinic")
     )
-    programme = models.CharField(_("programme"), max_length=16, choices=Programme.choices)
+    programme = models.CharField(
+        pgettext_lazy("chronic", "programme"), max_length=16, choices=Programme.choices
+    )
     visit_date = models.DateField(_("follow-up date"))
     mode = models.CharField(_("follow-up mode"), max_length=8, choices=VisitMode.choices)
     symptoms = models.CharField(_("symptoms"), max_length=300, blank=True)
@@ -219,8 +224,10 @@ class Task(TimeStampedModel):
     village = models.ForeignKey(
         Institution, on_delete=models.PROTECT, related_name="+", verbose_name=_("village clinic")
     )
-    programme = models.CharField(_("programme"), max_length=16, choices=Programme.choices)
-    outcome = models.CharField(_("after"), max_length=16)
+    programme = models.CharField(
+        pgettext_lazy("chronic", "programme"), max_length=16, choices=Programme.choices
+    )
+    outcome = models.CharField(pgettext_lazy("chronic", "after"), max_length=16)
     due_on = models.DateField(_("due on"))
     priority = models.CharField(_("priority"), max_length=8, choices=Priority.choices)
     status = models.CharField(_("status"), max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN)
@@ -254,7 +261,9 @@ class ProgrammeReference(TimeStampedModel):
         verbose_name=_("village clinic or township centre"),
     )
     year = models.PositiveIntegerField(_("year"))
-    programme = models.CharField(_("programme"), max_length=16, choices=Programme.choices)
+    programme = models.CharField(
+        pgettext_lazy("chronic", "programme"), max_length=16, choices=Programme.choices
+    )
     prevalence = models.DecimalField(_("estimated prevalence"), max_digits=5, decimal_places=4)
     residents_35 = models.PositiveIntegerField(
         _("eligible residents (35 or over; 65 or over for the elderly)"), default=0
