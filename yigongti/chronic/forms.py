@@ -9,7 +9,7 @@ from django.utils.translation import pgettext_lazy
 
 from .choices import Adherence, RiskLevel, Source, VisitMode
 
-DATE = forms.DateInput(attrs={"type": "date"})
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class FollowUpForm(forms.Form):
