@@ -8,6 +8,7 @@ audit row. ``actor=None`` is the system (the demo generator).
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -417,7 +418,7 @@ def _insert(contract: Contract) -> None:
     """Insert; the partial unique index is the last word if two signings race."""
     try:
         with transaction.atomic():
-            contract.number = f"tmp-{timezone.now().timestamp()}-{contract.patient_id}"
+            contract.number = f"tmp-{uuid.uuid4().hex[:16]}"
             contract.save(force_insert=True)
     except IntegrityError as exc:
         raise Conflict(_("The resident already has an open contract."), field="patient") from exc
