@@ -58,7 +58,7 @@ class _In(InSchema):
 # --- output -----------------------------------------------------------------------------------
 
 
-class PlaceOut(Schema):
+class ReferralPlaceOut(Schema):
     id: int
     code: str
     name: str
@@ -75,8 +75,8 @@ class ReferralRow(Schema):
     patient_id: int
     patient_name: str
     patient_id_number: str = Field(description="Masked (first 6 and last 4 characters)")
-    from_institution: PlaceOut
-    to_institution: PlaceOut
+    from_institution: ReferralPlaceOut
+    to_institution: ReferralPlaceOut
     to_department: str | None
     diagnosis_code: str
     diagnosis_name: str
@@ -92,7 +92,7 @@ class ReferralPage(PageOut[ReferralRow]):
     pass
 
 
-class TimelineOut(Schema):
+class ReferralTimelineOut(Schema):
     verb: str
     label: str
     at: dt.datetime
@@ -102,7 +102,7 @@ class TimelineOut(Schema):
     detail: dict[str, Any]
 
 
-class AttachmentOut(Schema):
+class ReferralAttachmentOut(Schema):
     id: int
     name: str
     content_type: str
@@ -111,12 +111,12 @@ class AttachmentOut(Schema):
     uploaded_at: dt.datetime
 
 
-class FollowUpOut(Schema):
+class ReferralFollowUpOut(Schema):
     id: int
     referral_id: int
     patient_id: int
     patient_name: str
-    institution: PlaceOut
+    institution: ReferralPlaceOut
     staff: str | None
     due_on: dt.date
     status: str
@@ -146,13 +146,13 @@ class ReferralDetail(ReferralRow):
     appointment_at: dt.datetime | None
     appointment_status: str | None
     actions: list[str]
-    timeline: list[TimelineOut]
-    attachments: list[AttachmentOut]
-    follow_ups: list[FollowUpOut]
+    timeline: list[ReferralTimelineOut]
+    attachments: list[ReferralAttachmentOut]
+    follow_ups: list[ReferralFollowUpOut]
 
 
-def _place(inst: Any) -> PlaceOut:
-    return PlaceOut(id=inst.pk, code=inst.code, name=inst.name)
+def _place(inst: Any) -> ReferralPlaceOut:
+    return ReferralPlaceOut(id=inst.pk, code=inst.code, name=inst.name)
 
 
 def _row(r: Referral) -> dict[str, Any]:
@@ -181,8 +181,8 @@ def _row(r: Referral) -> dict[str, Any]:
     }
 
 
-def _task(t: FollowUpTask) -> FollowUpOut:
-    return FollowUpOut(
+def _task(t: FollowUpTask) -> ReferralFollowUpOut:
+    return ReferralFollowUpOut(
         id=t.pk,
         referral_id=t.referral_id,
         patient_id=t.patient_id,
@@ -220,11 +220,11 @@ def _detail(request: HttpRequest, scope: Scope, r: Referral) -> ReferralDetail:
         appointment_at=r.booking.slot.starts_at if r.booking else None,
         appointment_status=r.booking.status if r.booking else None,
         actions=lookups.actions_for(request.user, scope, r),
-        timeline=[TimelineOut(**vars(e)) for e in timeline_for(r)],
+        timeline=[ReferralTimelineOut(**vars(e)) for e in timeline_for(r)],
         attachments=[]
         if scope.self_patient_only
         else [
-            AttachmentOut(
+            ReferralAttachmentOut(
                 id=a.pk,
                 name=a.original_name,
                 content_type=a.content_type,
@@ -284,7 +284,7 @@ def referral_list(request: HttpRequest, filters: Query[ReferralFilter]) -> dict[
     return {**meta, "items": [_row(r) for r in rows]}
 
 
-class CountsOut(Schema):
+class ReferralCountsOut(Schema):
     total: int
     by_status: dict[str, int]
     by_direction: dict[str, int]
@@ -295,7 +295,9 @@ class CountsOut(Schema):
 
 
 @router.get(
-    "/referrals/counts", response={200: CountsOut, **ERRORS}, summary="Referral counts (no personal rows)"
+    "/referrals/counts",
+    response={200: ReferralCountsOut, **ERRORS},
+    summary="Referral counts (no personal rows)",
 )
 def referral_counts(request: HttpRequest) -> dict[str, Any]:
     return referral_counts_for(scope=request_scope(request))
@@ -349,8 +351,314 @@ def referral_create(request: HttpRequest, payload: ReferralIn) -> Any:
     return Status(201, _reload(request, referral.pk))
 
 
+# --- request bodies of the moves ------------------------------------------------------------
+
+
+class ReferralEmpty(_In):
+    pass
+
+
+class ReferralReasonIn(_In):
+    reason: str = Field(..., max_length=300)
+
+
+class ReferralAcceptIn(_In):
+    department_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    doctor_id: int | None = Field(None, ge=1, le=2**31 - 1, description="A staff id at the receiver")
+
+
+class ReferralRedirectIn(_In):
+    to_institution: str = Field(..., max_length=12)
+    to_department_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    note: str = Field("", max_length=300)
+
+
+class ReferralCareIn(_In):
+    mode: CareMode
+
+
+class ReferralCompleteIn(_In):
+    diagnosis_code: str = Field(..., max_length=10)
+    diagnosis_name: str = Field(..., max_length=120)
+    results: str = Field("", max_length=4000)
+    treatment: str = Field("", max_length=4000)
+    advice: str = Field(..., max_length=4000)
+
+
+class ReferralFollowUpIn(_In):
+    note: str = Field(..., max_length=4000)
+
+
+# --- service centre: alerts, beds, follow-ups, reference, patient lookup --------------------
+
+
+class ReferralAlertOut(Schema):
+    id: int
+    referral_id: int
+    number: str
+    kind: str
+    patient_name: str
+    green_channel: str | None
+    department: str | None
+    created_at: dt.datetime
+
+
 @router.get(
-    "/referrals/{int:referral_id}",
+    "/referrals/alerts", response={200: list[ReferralAlertOut], **ERRORS}, summary="Unacknowledged alerts"
+)
+def alert_list(request: HttpRequest) -> list[ReferralAlertOut]:
+    return [_alert(a) for a in alert_list_for(scope=request_scope(request))[:100]]
+
+
+def _alert(a: Alert) -> ReferralAlertOut:
+    return ReferralAlertOut(
+        id=a.pk,
+        referral_id=a.referral_id,
+        number=a.referral.number,
+        kind=a.kind,
+        patient_name=a.referral.patient.name,
+        green_channel=a.referral.green_channel.name if a.referral.green_channel else None,
+        department=a.department.name if a.department else None,
+        created_at=a.created_at,
+    )
+
+
+@router.post(
+    "/referrals/alerts/{alert_id}/acknowledge",
+    response={200: ReferralAlertOut, **MOVE_ERRORS},
+    summary="Acknowledge an alert",
+    auth=WRITES,
+)
+def alert_acknowledge(request: HttpRequest, alert_id: int, payload: ReferralEmpty) -> ReferralAlertOut:
+    alert = alert_list_for(scope=request_scope(request)).filter(pk=alert_id).first()
+    if alert is None:
+        raise NotFound(_("No such alert."))
+    return _alert(services.alert_acknowledge(actor=request.user, alert=alert))
+
+
+class ReferralBedOut(Schema):
+    department_id: int
+    department: str
+    beds: int
+    occupied: int
+    held: int
+    free: int
+
+
+class ReferralBedFilter(InSchema):
+    institution: str = Field("", max_length=12, description="Institution code (default: the caller's)")
+
+
+@router.get(
+    "/referrals/beds", response={200: list[ReferralBedOut], **ERRORS}, summary="Bed board by department"
+)
+def bed_board(request: HttpRequest, filters: Query[ReferralBedFilter]) -> list[ReferralBedOut]:
+    scope = request_scope(request)
+    inst = None
+    if filters.institution:
+        from yigongti.institutions.selectors import institution_get_for
+
+        inst = institution_get_for(scope=scope, code=filters.institution)
+    return [
+        ReferralBedOut(
+            department_id=r.department.pk,
+            department=r.department.name,
+            beds=r.beds,
+            occupied=r.occupied,
+            held=r.held,
+            free=r.free,
+        )
+        for r in bed_board_for(scope=scope, institution=inst)
+    ]
+
+
+class ReferralOccupancyIn(_In):
+    occupied: int = Field(..., ge=0, le=100000)
+
+
+@router.put(
+    "/referrals/beds/{department_id}",
+    response={200: ReferralBedOut, **MOVE_ERRORS},
+    summary="Set the beds in use in a department (the ward or the service centre)",
+    auth=WRITES,
+)
+def bed_set(request: HttpRequest, department_id: int, payload: ReferralOccupancyIn) -> ReferralBedOut:
+    department = lookups.department_by_id(department_id, "department_id")
+    if department is None:  # pragma: no cover - an id is always given here
+        raise AssertionError
+    services.occupancy_set(actor=request.user, department=department, occupied=payload.occupied)
+    scope = request_scope(request)
+    row = next(
+        r
+        for r in bed_board_for(scope=scope, institution=department.institution)
+        if r.department == department
+    )
+    return ReferralBedOut(
+        department_id=department.pk,
+        department=department.name,
+        beds=row.beds,
+        occupied=row.occupied,
+        held=row.held,
+        free=row.free,
+    )
+
+
+class ReferralFollowUpFilter(PageIn):
+    status: TaskStatus | None = TaskStatus.OPEN
+
+
+class ReferralFollowUpPage(PageOut[ReferralFollowUpOut]):
+    pass
+
+
+@router.get(
+    "/referrals/follow-ups", response={200: ReferralFollowUpPage, **ERRORS}, summary="Follow-up tasks due"
+)
+def follow_up_list(request: HttpRequest, filters: Query[ReferralFollowUpFilter]) -> dict[str, Any]:
+    qs = follow_up_list_for(scope=request_scope(request), status=filters.status or "")
+    rows, meta = paginate(qs, filters)
+    return {**meta, "items": [_task(t) for t in rows]}
+
+
+@router.post(
+    "/referrals/follow-ups/{task_id}",
+    response={200: ReferralFollowUpOut, **MOVE_ERRORS},
+    summary="Record the follow-up of a task (closes it; a completed referral becomes followed up)",
+    auth=WRITES,
+)
+def follow_up_record(request: HttpRequest, task_id: int, payload: ReferralFollowUpIn) -> ReferralFollowUpOut:
+    task = follow_up_get_for(scope=request_scope(request), task_id=task_id)
+    task = services.follow_up_record(actor=request.user, task=task, note=payload.note)
+    return _task(FollowUpTask.objects.select_related("patient", "institution", "staff").get(pk=task.pk))
+
+
+class ReferralCodeName(Schema):
+    code: str
+    name: str
+    direction: str | None = None
+
+
+class ReferralDeadlineOut(Schema):
+    urgency: str
+    minutes: int
+
+
+class ReferralReferenceOut(Schema):
+    reasons: list[ReferralCodeName]
+    green_channel: list[ReferralCodeName]
+    deadlines: list[ReferralDeadlineOut]
+
+
+@router.get(
+    "/referrals/reference",
+    response={200: ReferralReferenceOut, **ERRORS},
+    summary="Reasons, green-channel kinds, deadlines",
+)
+def reference(request: HttpRequest) -> ReferralReferenceOut:
+    from .models import AcceptanceDeadline
+
+    return ReferralReferenceOut(
+        reasons=[
+            ReferralCodeName(code=r.code, name=r.name, direction=r.direction)
+            for r in ReferralReason.objects.filter(is_active=True)
+        ],
+        green_channel=[
+            ReferralCodeName(code=g.code, name=g.name)
+            for g in GreenChannelKind.objects.filter(is_active=True)
+        ],
+        deadlines=[
+            ReferralDeadlineOut(urgency=d.urgency, minutes=d.minutes)
+            for d in AcceptanceDeadline.objects.all()
+        ],
+    )
+
+
+class ReferralSlotFilter(InSchema):
+    institution: str = Field(..., max_length=12, description="Code of the receiving institution")
+    department_id: int | None = Field(None, ge=1, le=2**31 - 1)
+
+
+class ReferralSlotOut(Schema):
+    id: int
+    starts_at: dt.datetime
+    department: str | None
+    doctor: str | None
+    reserved_for_referral: bool
+    free: int
+
+
+@router.get(
+    "/referrals/slots",
+    response={200: list[ReferralSlotOut], **ERRORS},
+    summary="Appointments open at the receiver for a routine referral (incl. reserved slots)",
+    auth=WRITES,
+)
+def slot_list(request: HttpRequest, filters: Query[ReferralSlotFilter]) -> list[ReferralSlotOut]:
+    scope = request_scope(request)
+    institution = lookups.institution_by_code(scope, filters.institution, "institution")
+    department = lookups.department_by_id(filters.department_id, "department_id")
+    return [
+        ReferralSlotOut(
+            id=s.pk,
+            starts_at=s.starts_at,
+            department=s.session.department.name if s.session.department else None,
+            doctor=s.session.doctor.name if s.session.doctor else None,
+            reserved_for_referral=s.reserved_for_referral,
+            free=s.capacity - s.booked,
+        )
+        for s in lookups.open_slots(scope, institution, department)
+    ]
+
+
+class ReferralLookupIn(InSchema):
+    q: str = Field("", max_length=40, description="Your residents: name, pinyin or number")
+    name: str = Field("", max_length=40, description="Master index: name (with birth_date or id_number)")
+    birth_date: dt.date | None = None
+    id_number: str = Field("", max_length=18)
+
+
+class ReferralPatientHit(Schema):
+    id: int
+    name: str
+    sex: str
+    birth_date: dt.date | None
+    id_number: str = Field(description="Masked")
+    village: str | None
+
+
+@router.get(
+    "/referrals/patients",
+    response={200: list[ReferralPatientHit], **ERRORS},
+    summary="Find the patient to refer: own residents, or the master patient index's likely matches",
+    auth=WRITES,
+)
+def patient_lookup(request: HttpRequest, filters: Query[ReferralLookupIn]) -> list[ReferralPatientHit]:
+    scope = request_scope(request)
+    found = patient_lookup_for(
+        scope=scope,
+        q=filters.q,
+        name=filters.name,
+        birth_date=filters.birth_date,
+        id_number=filters.id_number,
+    )
+    return [
+        ReferralPatientHit(
+            id=p.pk,
+            name=p.name,
+            sex=p.sex,
+            birth_date=p.birth_date,
+            id_number=idnumbers.mask(p.id_number) if p.id_number else "",
+            village=p.village.name if p.village else None,
+        )
+        for p in found
+    ]
+
+
+# --- one referral (after the fixed paths above: /referrals/alerts is not a referral id) ---------
+
+
+@router.get(
+    "/referrals/{referral_id}",
     response={200: ReferralDetail, **ERRORS},
     summary="One referral: the slip, the timeline, attachments and follow-ups (audited read)",
 )
@@ -361,55 +669,20 @@ def referral_detail(request: HttpRequest, referral_id: int) -> ReferralDetail:
 # --- moves --------------------------------------------------------------------------------------
 
 
-class Empty(_In):
-    pass
-
-
-class ReasonIn(_In):
-    reason: str = Field(..., max_length=300)
-
-
-class AcceptIn(_In):
-    department_id: int | None = Field(None, ge=1, le=2**31 - 1)
-    doctor_id: int | None = Field(None, ge=1, le=2**31 - 1, description="A staff id at the receiver")
-
-
-class RedirectIn(_In):
-    to_institution: str = Field(..., max_length=12)
-    to_department_id: int | None = Field(None, ge=1, le=2**31 - 1)
-    note: str = Field("", max_length=300)
-
-
-class CareIn(_In):
-    mode: CareMode
-
-
-class CompleteIn(_In):
-    diagnosis_code: str = Field(..., max_length=10)
-    diagnosis_name: str = Field(..., max_length=120)
-    results: str = Field("", max_length=4000)
-    treatment: str = Field("", max_length=4000)
-    advice: str = Field(..., max_length=4000)
-
-
-class FollowUpIn(_In):
-    note: str = Field(..., max_length=4000)
-
-
 def _move_doc(summary: str) -> dict[str, Any]:
     return {"response": {200: ReferralDetail, **MOVE_ERRORS}, "summary": summary, "auth": WRITES}
 
 
-@router.post("/referrals/{int:referral_id}/submit", **_move_doc("Submit a draft (draft → submitted)"))
-def referral_submit(request: HttpRequest, referral_id: int, payload: Empty) -> ReferralDetail:
+@router.post("/referrals/{referral_id}/submit", **_move_doc("Submit a draft (draft → submitted)"))
+def referral_submit(request: HttpRequest, referral_id: int, payload: ReferralEmpty) -> ReferralDetail:
     services.referral_submit(actor=request.user, referral=_visible(request, referral_id))
     return _reload(request, referral_id)
 
 
 @router.post(
-    "/referrals/{int:referral_id}/accept", **_move_doc("Accept, optionally naming department and doctor")
+    "/referrals/{referral_id}/accept", **_move_doc("Accept, optionally naming department and doctor")
 )
-def referral_accept(request: HttpRequest, referral_id: int, payload: AcceptIn) -> ReferralDetail:
+def referral_accept(request: HttpRequest, referral_id: int, payload: ReferralAcceptIn) -> ReferralDetail:
     services.referral_accept(
         actor=request.user,
         referral=_visible(request, referral_id),
@@ -419,8 +692,8 @@ def referral_accept(request: HttpRequest, referral_id: int, payload: AcceptIn) -
     return _reload(request, referral_id)
 
 
-@router.post("/referrals/{int:referral_id}/reject", **_move_doc("Reject, with the reason"))
-def referral_reject(request: HttpRequest, referral_id: int, payload: ReasonIn) -> ReferralDetail:
+@router.post("/referrals/{referral_id}/reject", **_move_doc("Reject, with the reason"))
+def referral_reject(request: HttpRequest, referral_id: int, payload: ReferralReasonIn) -> ReferralDetail:
     services.referral_reject(
         actor=request.user, referral=_visible(request, referral_id), reason=payload.reason
     )
@@ -428,9 +701,9 @@ def referral_reject(request: HttpRequest, referral_id: int, payload: ReasonIn) -
 
 
 @router.post(
-    "/referrals/{int:referral_id}/redirect", **_move_doc("Redirect to another institution or department")
+    "/referrals/{referral_id}/redirect", **_move_doc("Redirect to another institution or department")
 )
-def referral_redirect(request: HttpRequest, referral_id: int, payload: RedirectIn) -> ReferralDetail:
+def referral_redirect(request: HttpRequest, referral_id: int, payload: ReferralRedirectIn) -> ReferralDetail:
     referral = _visible(request, referral_id)
     services.referral_redirect(
         actor=request.user,
@@ -442,8 +715,8 @@ def referral_redirect(request: HttpRequest, referral_id: int, payload: RedirectI
     return _reload(request, referral_id)
 
 
-@router.post("/referrals/{int:referral_id}/assign", **_move_doc("Assign the receiving department and doctor"))
-def referral_assign(request: HttpRequest, referral_id: int, payload: AcceptIn) -> ReferralDetail:
+@router.post("/referrals/{referral_id}/assign", **_move_doc("Assign the receiving department and doctor"))
+def referral_assign(request: HttpRequest, referral_id: int, payload: ReferralAcceptIn) -> ReferralDetail:
     services.referral_assign(
         actor=request.user,
         referral=_visible(request, referral_id),
@@ -453,24 +726,22 @@ def referral_assign(request: HttpRequest, referral_id: int, payload: AcceptIn) -
     return _reload(request, referral_id)
 
 
-@router.post("/referrals/{int:referral_id}/arrive", **_move_doc("The patient arrived (releases a held bed)"))
-def referral_arrive(request: HttpRequest, referral_id: int, payload: Empty) -> ReferralDetail:
+@router.post("/referrals/{referral_id}/arrive", **_move_doc("The patient arrived (releases a held bed)"))
+def referral_arrive(request: HttpRequest, referral_id: int, payload: ReferralEmpty) -> ReferralDetail:
     services.referral_arrive(actor=request.user, referral=_visible(request, referral_id))
     return _reload(request, referral_id)
 
 
-@router.post("/referrals/{int:referral_id}/start-care", **_move_doc("Care started: outpatient or admitted"))
-def referral_start_care(request: HttpRequest, referral_id: int, payload: CareIn) -> ReferralDetail:
+@router.post("/referrals/{referral_id}/start-care", **_move_doc("Care started: outpatient or admitted"))
+def referral_start_care(request: HttpRequest, referral_id: int, payload: ReferralCareIn) -> ReferralDetail:
     services.referral_start_care(
         actor=request.user, referral=_visible(request, referral_id), mode=payload.mode
     )
     return _reload(request, referral_id)
 
 
-@router.post(
-    "/referrals/{int:referral_id}/complete", **_move_doc("Write the return slip (in care → completed)")
-)
-def referral_complete(request: HttpRequest, referral_id: int, payload: CompleteIn) -> ReferralDetail:
+@router.post("/referrals/{referral_id}/complete", **_move_doc("Write the return slip (in care → completed)"))
+def referral_complete(request: HttpRequest, referral_id: int, payload: ReferralCompleteIn) -> ReferralDetail:
     services.referral_complete(
         actor=request.user,
         referral=_visible(request, referral_id),
@@ -483,8 +754,8 @@ def referral_complete(request: HttpRequest, referral_id: int, payload: CompleteI
     return _reload(request, referral_id)
 
 
-@router.post("/referrals/{int:referral_id}/follow-up", **_move_doc("The grassroots records its follow-up"))
-def referral_follow_up(request: HttpRequest, referral_id: int, payload: FollowUpIn) -> ReferralDetail:
+@router.post("/referrals/{referral_id}/follow-up", **_move_doc("The grassroots records its follow-up"))
+def referral_follow_up(request: HttpRequest, referral_id: int, payload: ReferralFollowUpIn) -> ReferralDetail:
     referral = _visible(request, referral_id)
     task = lookups.open_task(referral)
     if task is None:
@@ -493,8 +764,8 @@ def referral_follow_up(request: HttpRequest, referral_id: int, payload: FollowUp
     return _reload(request, referral_id)
 
 
-@router.post("/referrals/{int:referral_id}/cancel", **_move_doc("Cancel (from any state that is not final)"))
-def referral_cancel(request: HttpRequest, referral_id: int, payload: ReasonIn) -> ReferralDetail:
+@router.post("/referrals/{referral_id}/cancel", **_move_doc("Cancel (from any state that is not final)"))
+def referral_cancel(request: HttpRequest, referral_id: int, payload: ReferralReasonIn) -> ReferralDetail:
     services.referral_cancel(
         actor=request.user, referral=_visible(request, referral_id), reason=payload.reason
     )
@@ -505,7 +776,7 @@ def referral_cancel(request: HttpRequest, referral_id: int, payload: ReasonIn) -
 
 
 @router.get(
-    "/referrals/{int:referral_id}/slip.pdf",
+    "/referrals/{referral_id}/slip.pdf",
     response={200: None, **ERRORS},
     summary="The referral slip as PDF (stub, referral-out, return), in the national layout",
     openapi_extra={"responses": {200: {"description": "PDF", "content": {"application/pdf": {}}}}},
@@ -519,8 +790,8 @@ def referral_slip(request: HttpRequest, referral_id: int) -> HttpResponse:
 
 
 @router.post(
-    "/referrals/{int:referral_id}/attachments",
-    response={201: AttachmentOut, **MOVE_ERRORS},
+    "/referrals/{referral_id}/attachments",
+    response={201: ReferralAttachmentOut, **MOVE_ERRORS},
     summary="Attach a result (PDF, JPEG, PNG or text, at most 10 MB)",
     auth=WRITES,
 )
@@ -535,7 +806,7 @@ def attachment_add(
     )
     return Status(
         201,
-        AttachmentOut(
+        ReferralAttachmentOut(
             id=a.pk,
             name=a.original_name,
             content_type=a.content_type,
@@ -547,7 +818,7 @@ def attachment_add(
 
 
 @router.get(
-    "/referrals/{int:referral_id}/attachments/{int:attachment_id}",
+    "/referrals/{referral_id}/attachments/{attachment_id}",
     response={200: None, **ERRORS},
     summary="Download an attachment (audited read)",
     openapi_extra={
@@ -560,260 +831,3 @@ def attachment_get(request: HttpRequest, referral_id: int, attachment_id: int) -
         scope=scope, referral_id=referral_id, attachment_id=attachment_id, actor=request.user
     )
     return FileResponse(a.file.open("rb"), content_type=a.content_type, filename=a.original_name)
-
-
-# --- service centre: alerts, beds, follow-ups, reference, patient lookup --------------------
-
-
-class AlertOut(Schema):
-    id: int
-    referral_id: int
-    number: str
-    kind: str
-    patient_name: str
-    green_channel: str | None
-    department: str | None
-    created_at: dt.datetime
-
-
-@router.get("/referrals/alerts", response={200: list[AlertOut], **ERRORS}, summary="Unacknowledged alerts")
-def alert_list(request: HttpRequest) -> list[AlertOut]:
-    return [_alert(a) for a in alert_list_for(scope=request_scope(request))[:100]]
-
-
-def _alert(a: Alert) -> AlertOut:
-    return AlertOut(
-        id=a.pk,
-        referral_id=a.referral_id,
-        number=a.referral.number,
-        kind=a.kind,
-        patient_name=a.referral.patient.name,
-        green_channel=a.referral.green_channel.name if a.referral.green_channel else None,
-        department=a.department.name if a.department else None,
-        created_at=a.created_at,
-    )
-
-
-@router.post(
-    "/referrals/alerts/{int:alert_id}/acknowledge",
-    response={200: AlertOut, **MOVE_ERRORS},
-    summary="Acknowledge an alert",
-    auth=WRITES,
-)
-def alert_acknowledge(request: HttpRequest, alert_id: int, payload: Empty) -> AlertOut:
-    alert = alert_list_for(scope=request_scope(request)).filter(pk=alert_id).first()
-    if alert is None:
-        raise NotFound(_("No such alert."))
-    return _alert(services.alert_acknowledge(actor=request.user, alert=alert))
-
-
-class BedOut(Schema):
-    department_id: int
-    department: str
-    beds: int
-    occupied: int
-    held: int
-    free: int
-
-
-class BedFilter(InSchema):
-    institution: str = Field("", max_length=12, description="Institution code (default: the caller's)")
-
-
-@router.get("/referrals/beds", response={200: list[BedOut], **ERRORS}, summary="Bed board by department")
-def bed_board(request: HttpRequest, filters: Query[BedFilter]) -> list[BedOut]:
-    scope = request_scope(request)
-    inst = None
-    if filters.institution:
-        from yigongti.institutions.selectors import institution_get_for
-
-        inst = institution_get_for(scope=scope, code=filters.institution)
-    return [
-        BedOut(
-            department_id=r.department.pk,
-            department=r.department.name,
-            beds=r.beds,
-            occupied=r.occupied,
-            held=r.held,
-            free=r.free,
-        )
-        for r in bed_board_for(scope=scope, institution=inst)
-    ]
-
-
-class OccupancyIn(_In):
-    occupied: int = Field(..., ge=0, le=100000)
-
-
-@router.put(
-    "/referrals/beds/{int:department_id}",
-    response={200: BedOut, **MOVE_ERRORS},
-    summary="Set the beds in use in a department (the ward or the service centre)",
-    auth=WRITES,
-)
-def bed_set(request: HttpRequest, department_id: int, payload: OccupancyIn) -> BedOut:
-    department = lookups.department_by_id(department_id, "department_id")
-    if department is None:  # pragma: no cover - an id is always given here
-        raise AssertionError
-    services.occupancy_set(actor=request.user, department=department, occupied=payload.occupied)
-    scope = request_scope(request)
-    row = next(
-        r
-        for r in bed_board_for(scope=scope, institution=department.institution)
-        if r.department == department
-    )
-    return BedOut(
-        department_id=department.pk,
-        department=department.name,
-        beds=row.beds,
-        occupied=row.occupied,
-        held=row.held,
-        free=row.free,
-    )
-
-
-class FollowUpFilter(PageIn):
-    status: TaskStatus | None = TaskStatus.OPEN
-
-
-class FollowUpPage(PageOut[FollowUpOut]):
-    pass
-
-
-@router.get("/referrals/follow-ups", response={200: FollowUpPage, **ERRORS}, summary="Follow-up tasks due")
-def follow_up_list(request: HttpRequest, filters: Query[FollowUpFilter]) -> dict[str, Any]:
-    qs = follow_up_list_for(scope=request_scope(request), status=filters.status or "")
-    rows, meta = paginate(qs, filters)
-    return {**meta, "items": [_task(t) for t in rows]}
-
-
-@router.post(
-    "/referrals/follow-ups/{int:task_id}",
-    response={200: FollowUpOut, **MOVE_ERRORS},
-    summary="Record the follow-up of a task (closes it; a completed referral becomes followed up)",
-    auth=WRITES,
-)
-def follow_up_record(request: HttpRequest, task_id: int, payload: FollowUpIn) -> FollowUpOut:
-    task = follow_up_get_for(scope=request_scope(request), task_id=task_id)
-    task = services.follow_up_record(actor=request.user, task=task, note=payload.note)
-    return _task(FollowUpTask.objects.select_related("patient", "institution", "staff").get(pk=task.pk))
-
-
-class CodeName(Schema):
-    code: str
-    name: str
-    direction: str | None = None
-
-
-class DeadlineOut(Schema):
-    urgency: str
-    minutes: int
-
-
-class ReferenceOut(Schema):
-    reasons: list[CodeName]
-    green_channel: list[CodeName]
-    deadlines: list[DeadlineOut]
-
-
-@router.get(
-    "/referrals/reference",
-    response={200: ReferenceOut, **ERRORS},
-    summary="Reasons, green-channel kinds, deadlines",
-)
-def reference(request: HttpRequest) -> ReferenceOut:
-    from .models import AcceptanceDeadline
-
-    return ReferenceOut(
-        reasons=[
-            CodeName(code=r.code, name=r.name, direction=r.direction)
-            for r in ReferralReason.objects.filter(is_active=True)
-        ],
-        green_channel=[
-            CodeName(code=g.code, name=g.name) for g in GreenChannelKind.objects.filter(is_active=True)
-        ],
-        deadlines=[
-            DeadlineOut(urgency=d.urgency, minutes=d.minutes) for d in AcceptanceDeadline.objects.all()
-        ],
-    )
-
-
-class SlotFilter(InSchema):
-    institution: str = Field(..., max_length=12, description="Code of the receiving institution")
-    department_id: int | None = Field(None, ge=1, le=2**31 - 1)
-
-
-class SlotOut(Schema):
-    id: int
-    starts_at: dt.datetime
-    department: str | None
-    doctor: str | None
-    reserved_for_referral: bool
-    free: int
-
-
-@router.get(
-    "/referrals/slots",
-    response={200: list[SlotOut], **ERRORS},
-    summary="Appointments open at the receiver for a routine referral (incl. reserved slots)",
-    auth=WRITES,
-)
-def slot_list(request: HttpRequest, filters: Query[SlotFilter]) -> list[SlotOut]:
-    scope = request_scope(request)
-    institution = lookups.institution_by_code(scope, filters.institution, "institution")
-    department = lookups.department_by_id(filters.department_id, "department_id")
-    return [
-        SlotOut(
-            id=s.pk,
-            starts_at=s.starts_at,
-            department=s.session.department.name if s.session.department else None,
-            doctor=s.session.doctor.name if s.session.doctor else None,
-            reserved_for_referral=s.reserved_for_referral,
-            free=s.capacity - s.booked,
-        )
-        for s in lookups.open_slots(scope, institution, department)
-    ]
-
-
-class LookupIn(InSchema):
-    q: str = Field("", max_length=40, description="Your residents: name, pinyin or number")
-    name: str = Field("", max_length=40, description="Master index: name (with birth_date or id_number)")
-    birth_date: dt.date | None = None
-    id_number: str = Field("", max_length=18)
-
-
-class PatientHit(Schema):
-    id: int
-    name: str
-    sex: str
-    birth_date: dt.date | None
-    id_number: str = Field(description="Masked")
-    village: str | None
-
-
-@router.get(
-    "/referrals/patients",
-    response={200: list[PatientHit], **ERRORS},
-    summary="Find the patient to refer: own residents, or the master patient index's likely matches",
-    auth=WRITES,
-)
-def patient_lookup(request: HttpRequest, filters: Query[LookupIn]) -> list[PatientHit]:
-    scope = request_scope(request)
-    found = patient_lookup_for(
-        scope=scope,
-        q=filters.q,
-        name=filters.name,
-        birth_date=filters.birth_date,
-        id_number=filters.id_number,
-    )
-    return [
-        PatientHit(
-            id=p.pk,
-            name=p.name,
-            sex=p.sex,
-            birth_date=p.birth_date,
-            id_number=idnumbers.mask(p.id_number) if p.id_number else "",
-            village=p.village.name if p.village else None,
-        )
-        for p in found
-    ]
