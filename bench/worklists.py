@@ -101,7 +101,7 @@ def _child(db_url: str, residents: int, updates: int) -> dict[str, Any]:
     rng = random.Random(7)
     record_ms, refresh_ms = [], []
     for entry in rng.sample(entries, min(updates, len(entries))):
-        data = {"sbp": rng.choice([128, 146, 184]), "dbp": 84}
+        data: dict[str, Any] = {"sbp": rng.choice([128, 146, 184]), "dbp": 84}
         if entry.programme == Programme.DIABETES:
             data["fasting_glucose"] = "7.4"
         t = time.perf_counter()

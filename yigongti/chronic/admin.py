@@ -1,19 +1,54 @@
+"""Reference data: estimated prevalence, eligible residents and provincial quotas per year and
+village (editable); registry entries and tasks are read-only here (they change through the
+services, which keep the worklist and the audit trail)."""
+
+from __future__ import annotations
+
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from yigongti.core.admin import AuditedModelAdmin
 
-from .models import Enrollment, Task
+from .models import Enrollment, ProgrammeReference, Task
+
+
+class _ReadOnly(AuditedModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ProgrammeReference)
+class ProgrammeReferenceAdmin(AuditedModelAdmin):
+    list_display = (
+        "institution",
+        "year",
+        "programme",
+        "prevalence",
+        "residents_35",
+        "estimated_patients",
+        "quota",
+    )
+    list_filter = ("year", "programme")
+    raw_id_fields = ("institution",)
 
 
 @admin.register(Enrollment)
-class EnrollmentAdmin(AuditedModelAdmin):
+class EnrollmentAdmin(_ReadOnly):
     list_display = ("patient", "programme", "village", "diagnosed_on", "risk_level", "is_active")
     list_filter = ("programme", "risk_level", "is_active")
     raw_id_fields = ("patient", "village", "enrolled_by")
 
 
 @admin.register(Task)
-class TaskAdmin(AuditedModelAdmin):
+class TaskAdmin(_ReadOnly):
     list_display = ("patient", "programme", "due_on", "priority", "status", "rule_version")
     list_filter = ("programme", "priority", "status")
     raw_id_fields = ("patient", "village")

@@ -456,7 +456,10 @@ def referral_from_follow_up(*, actor: Any, follow_up: FollowUp) -> Any:
 
 #: Default estimated prevalence among residents aged 35 or over (configurable per year in the
 #: admin or with ``reference_compute(prevalence=...)``).
-DEFAULT_PREVALENCE = {Programme.HYPERTENSION: Decimal("0.25"), Programme.DIABETES: Decimal("0.10")}
+DEFAULT_PREVALENCE: dict[str, Decimal] = {
+    Programme.HYPERTENSION: Decimal("0.25"),
+    Programme.DIABETES: Decimal("0.10"),
+}
 
 
 @transaction.atomic
@@ -476,7 +479,7 @@ def reference_compute(
         raise Forbidden(_("Only the consortium office may change reference data."))
     if year < 2000 or year > _today().year + 1:
         raise InvalidInput(_("Choose a year from 2000 to next year."), field="year")
-    rates = {**DEFAULT_PREVALENCE, **(prevalence or {})}
+    rates: dict[str, Decimal] = {**DEFAULT_PREVALENCE, **(prevalence or {})}
     for programme, rate in rates.items():
         if programme not in REGISTRIES or not (Decimal(0) < Decimal(rate) < Decimal(1)):
             raise InvalidInput(_("A prevalence is a share between 0 and 1."), field="prevalence")

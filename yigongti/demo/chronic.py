@@ -152,11 +152,15 @@ def generate(
     """``scale`` multiplies the registry prevalence (the benchmark's county has more patients)."""
     rng = random.Random(f"{seed}/chronic")
     cutoff35 = rules.birthday(as_of, -35)
-    people = list(
-        Patient.objects.filter(birth_date__lte=cutoff35, village__isnull=False, merged_into__isnull=True)
+    people: list[tuple[int, int, dt.date]] = [
+        (pk, village, born)
+        for pk, village, born in Patient.objects.filter(
+            birth_date__lte=cutoff35, village__isnull=False, merged_into__isnull=True
+        )
         .order_by("pk")
         .values_list("pk", "village_id", "birth_date")
-    )
+        if born is not None and village is not None
+    ]
     # the demo ``resident`` login is linked later to the head of the demo village's first household
     login = (
         Patient.objects.filter(health_record_number=f"{county.demo_village.code}00001")
