@@ -99,6 +99,9 @@ def generate_county(
         config_train(actor=None)
     report.seconds["registrations"] = time.perf_counter() - started
     counts: dict[str, Any] = dict(county.counts)
+    # Before the domains, so that each can give the demo resident something to see.
+    if _link_resident_login(county, stats):
+        counts["logins"] = counts.get("logins", 0) + 1
     for module in DOMAIN_STEPS:
         started = time.perf_counter()
         counts.update(import_module(module).generate(county, seed=seed, as_of=as_of, residents=residents))
@@ -106,8 +109,6 @@ def generate_county(
     counts["registrations_linked"] = duplicates.get("linked", 0)
     counts["registrations_review"] = duplicates.get("review", 0)
     counts["registrations_new"] = duplicates.get("new", 0)
-    if _link_resident_login(county, stats):
-        counts["logins"] = counts.get("logins", 0) + 1
     counts["households"] = stats.households
     counts["residents"] = stats.residents
     counts["villages"] = len(county.villages)
