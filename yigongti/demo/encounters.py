@@ -62,6 +62,8 @@ STAY_OUTSIDE = 0.082
 STAY_TOWNSHIP = 0.36
 #: County hospitals' shares of county-level visits and stays.
 COUNTY_SHARES = {IK.LEAD_HOSPITAL: 58, IK.TCM_HOSPITAL: 22, IK.MATERNAL_CHILD: 12, IK.CHRONIC_DISEASE: 8}
+#: ... and of county-level admissions (the lead hospital has most of the beds and the serious cases).
+COUNTY_STAY_SHARES = {IK.LEAD_HOSPITAL: 67, IK.TCM_HOSPITAL: 17, IK.MATERNAL_CHILD: 10, IK.CHRONIC_DISEASE: 6}
 #: Share of visits with TCM (diagnosis, acupuncture, herbal prescription) by where they happen.
 TCM_SHARE = {
     IK.VILLAGE_CLINIC: 0.44,
@@ -300,11 +302,9 @@ class _Rows:
         }
         p = run.places
         kinds = list(COUNTY_SHARES)
-        self.county_pick = _Pick(
-            rng,
-            [p.county[k] for k in kinds if k in p.county],
-            [COUNTY_SHARES[k] for k in kinds if k in p.county],
-        )
+        here = [k for k in kinds if k in p.county]
+        self.county_pick = _Pick(rng, [p.county[k] for k in here], [COUNTY_SHARES[k] for k in here])
+        self.county_stay_pick = _Pick(rng, [p.county[k] for k in here], [COUNTY_STAY_SHARES[k] for k in here])
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -428,7 +428,7 @@ class _Rows:
             dept = _Pick(rng, [d for d, _b in beds], [b for _d, b in beds])() if beds else None
             dx, cost_key, tcm_share = self.dx["stay"](), ("stay", IK.TOWNSHIP_CENTRE), 0.3
         else:
-            inst = self.county_pick()
+            inst = self.county_stay_pick()
             where = p.kind_of[inst]
             beds = p.stay_depts.get(inst) or []
             dept = _Pick(rng, [d for d, _b in beds], [b for _d, b in beds])() if beds else None
