@@ -365,6 +365,9 @@ def _duck_values(
 
 def worker() -> None:
     """Build the county, measure, and print one JSON line."""
+    # bench/ is sys.path[0] for a script: a benchmark named like a package (bench/fhir.py)
+    # would shadow it when the URL configuration imports that package.
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH_DIR]
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
     import django
