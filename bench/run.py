@@ -55,6 +55,9 @@ def run(path: Path) -> None:
 
 
 def main(argv: list[str]) -> None:
+    # bench/ (this script's folder) stays importable for the benchmarks' helpers (empi_data), but
+    # last: a benchmark named like a library (fhir.py) must never shadow that library.
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH_DIR] + [str(BENCH_DIR)]
     sys.path.insert(0, str(ROOT))
     for path in benchmark_modules(argv):
         run(path)

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from yigongti.core import views as core_views
+from yigongti.interop.fhir import views as fhir_views
 
 from .api import api, unknown_endpoint
 
@@ -19,6 +20,7 @@ urlpatterns = [
     path("chronic/", include("yigongti.chronic.urls")),
     path("encounters/", include("yigongti.encounters.urls")),
     path("indicators/", include("yigongti.indicators.urls")),
+    path("fhir", fhir_views.root),  # a FHIR client POSTs Bundles to the base URL without the slash
     path("fhir/", include("yigongti.interop.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     # The admin signs in through our login page, so throttling and audit apply there too.

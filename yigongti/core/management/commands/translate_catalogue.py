@@ -60,6 +60,7 @@ class Command(BaseCommand):
                 if "fuzzy" in entry.flags:
                     entry.flags.remove("fuzzy")
                     entry.previous_msgid = None
+                    entry.previous_msgid_plural = None
                     entry.previous_msgctxt = None
                 applied += 1
             catalogue.save(str(po_path))
