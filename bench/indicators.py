@@ -564,7 +564,8 @@ def main() -> None:
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         *(_row(r) for r in results),
         "",
-        "From scratch: `engine.rebuild()`, one grouped query per part in the database, cells written. "
+        "From scratch: `engine.rebuild()`, one grouped query per (source, attribution) with a filtered "
+        "aggregate per part, in the database, cells written. "
         "DuckDB: the same definitions compiled to DuckDB SQL by the benchmark, over the same rows "
         "exported to CSV and loaded into memory before the clock starts (loading is not timed). "
         "Dashboard: the consortium office's `GET /api/indicators?period=<year>&by=institution` and "
