@@ -86,6 +86,7 @@ def test_office_home_shows_the_tree_with_counts(login_client, county):
     assert "<details" in html
     assert 'data-testid="new-staff"' in html
     assert 'data-testid="nav-audit"' in html
+    assert '<a class="button" href="/indicators/" data-testid="home-indicators">' in html
 
 
 def test_bureau_home_is_the_tree_without_write_buttons(login_client, county):
@@ -94,6 +95,7 @@ def test_bureau_home_is_the_tree_without_write_buttons(login_client, county):
     assert text_of(html, "total-villages") == "3"
     assert 'data-testid="new-staff"' not in html
     assert 'data-testid="new-secondment"' not in html
+    assert 'data-testid="home-indicators"' in html  # the bureau reads the indicators
     assert "阳山县卫生健康局" in html  # listed among the other institutions, not counted as a member
 
 
