@@ -255,8 +255,8 @@ def generate(county: County, *, seed: int, as_of: dt.date, residents: int) -> di
         mine = p.pk == resident_login
         if not mine and rng.random() >= (SIGN_RATE_PRIORITY if groups else SIGN_RATE_OTHER):
             continue
-        if mine and "hypertension" not in groups:  # the demo login shows a personalised package
-            groups = ["hypertension", *groups]
+        if mine:  # the demo login: hypertension (a personalised package), plus her age group if any
+            groups = [g for g in ("elderly", "hypertension") if g == "hypertension" or g in groups]
         status = ContractStatus.ACTIVE
         roll = rng.random()
         if not mine and roll < 0.02:
