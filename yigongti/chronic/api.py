@@ -9,12 +9,23 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema, Status
 
 from yigongti.accounts.choices import Role
 from yigongti.core.access import request_scope
-from yigongti.core.api import BODY_ERRORS, ERRORS, ErrorOut, InSchema, PageIn, PageOut, authorized, paginate
-from yigongti.core.errors import Forbidden
+from yigongti.core.api import (
+    BODY_ERRORS,
+    ERRORS,
+    ErrorOut,
+    InSchema,
+    PageIn,
+    PageOut,
+    Text,
+    authorized,
+    paginate,
+)
+from yigongti.core.errors import Forbidden, NotFound
 
 from . import rules, selectors, services
 from .choices import Adherence, Programme, RiskLevel, Source, VisitMode
@@ -26,6 +37,19 @@ OFFICE = authorized(Role.CONSORTIUM_OFFICE, writes=True)
 #: A write that may also be refused because of the row's state.
 WRITE_ERRORS: dict[int, type[Schema]] = {**BODY_ERRORS, 409: ErrorOut}
 ID = Field(..., ge=1, le=2**31 - 1)
+
+
+def _id(value: str, field: str) -> int:
+    """A row id from the path (taken as text, so that the caller's credentials are checked
+    first); not a number in the database's range: simply not found."""
+    number = int(value) if value.isascii() and value.isdigit() and len(value) < 11 else 0
+    if number < 1 or number > 2**31 - 1:
+        raise NotFound(_("Not found."), field=field)
+    return number
+
+
+class EmptyIn(InSchema):
+    """A move that needs no data (an empty JSON object)."""
 
 
 # --- schemas ----------------------------------------------------------------------------------
@@ -362,14 +386,14 @@ def follow_up_create(request: HttpRequest, payload: FollowUpIn) -> Any:
 
 
 @router.post(
-    "/chronic/follow-ups/{int:follow_up_id}/referral",
-    response={201: ReferralOut, **ERRORS, 409: ErrorOut},
+    "/chronic/follow-ups/{follow_up_id}/referral",
+    response={201: ReferralOut, **WRITE_ERRORS},
     summary="One-click upward referral of an urgent or twice-uncontrolled finding (a draft to submit)",
     auth=WRITES,
 )
-def follow_up_refer(request: HttpRequest, follow_up_id: int) -> Any:
+def follow_up_refer(request: HttpRequest, follow_up_id: Text, payload: EmptyIn) -> Any:
     scope = request_scope(request)
-    row = selectors.follow_up_get_for(scope=scope, follow_up_id=follow_up_id)
+    row = selectors.follow_up_get_for(scope=scope, follow_up_id=_id(follow_up_id, "follow_up"))
     referral = services.referral_from_follow_up(actor=request.user, follow_up=row)
     return Status(201, {"referral_id": referral.pk, "number": referral.number, "status": referral.status})
 
@@ -411,12 +435,14 @@ def screening_create(request: HttpRequest, payload: ScreeningIn) -> Any:
 
 
 @router.get(
-    "/chronic/patients/{int:patient_id}",
+    "/chronic/patients/{patient_id}",
     response={200: RecordOut, **ERRORS},
     summary="One resident's chronic record (audited read)",
 )
-def patient_record(request: HttpRequest, patient_id: int) -> dict[str, Any]:
-    record = selectors.record_for(scope=request_scope(request), patient_id=patient_id, actor=request.user)
+def patient_record(request: HttpRequest, patient_id: Text) -> dict[str, Any]:
+    record = selectors.record_for(
+        scope=request_scope(request), patient_id=_id(patient_id, "patient"), actor=request.user
+    )
     return _record_out(record)
 
 
@@ -435,8 +461,6 @@ def my_record(request: HttpRequest) -> dict[str, Any]:
 
 
 def _no_record() -> Any:
-    from django.utils.translation import gettext_lazy as _
-
     return _("Your account is not linked to a resident's record.")
 
 

@@ -25,7 +25,7 @@ def as_(cc: Any, who: str) -> Client:
 
 
 def post(c: Client, url: str, data: Any = None) -> Any:
-    return c.post(url, data or {}, content_type="application/json")
+    return c.post(url, data if data is not None else {}, content_type="application/json")
 
 
 def fu(entry: Any, **change: Any) -> dict[str, Any]:
@@ -92,6 +92,8 @@ def test_one_click_referral(cc: Any) -> None:
     assert r.json()["status"] == "draft"
     assert AuditEvent.objects.filter(verb="chronic.refer", object_id=str(row["id"])).count() == 1
     assert post(village, f"/api/chronic/follow-ups/{row['id']}/referral").status_code == 409
+    assert post(village, "/api/chronic/follow-ups/99999999999/referral").status_code == 404
+    assert post(village, "/api/chronic/follow-ups/x/referral").status_code == 404
 
 
 def test_worklist_counts_and_office_aggregates(cc: Any) -> None:
