@@ -123,6 +123,9 @@ class ResourceType:
     def create(self, ctx: Ctx, resource: dict[str, Any]) -> Written:
         raise FhirError(405, "not-supported", _("Creating this resource type is not supported."))
 
+    def update(self, ctx: Ctx, resource_id: str, resource: dict[str, Any]) -> Written:
+        raise FhirError(405, "not-supported", _("Updating this resource type is not supported."))
+
     def after_read(self, ctx: Ctx, rows: list[Any]) -> None:
         """Audit hook for reads of personal data (a no-op for reference data)."""
 

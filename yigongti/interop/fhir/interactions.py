@@ -1,5 +1,5 @@
 """The interactions themselves, shared by the HTTP views and the Bundle processor:
-read, search, create and conditional create."""
+read, search, create and conditional create; update (PUT) for the types that claim it."""
 
 from __future__ import annotations
 
@@ -97,6 +97,29 @@ def create(ctx: Ctx, type_name: str, resource: dict[str, Any], *, if_none_exist:
         written.headers,
         written.issues,
     )
+
+
+def update(ctx: Ctx, type_name: str, resource_id: str, resource: dict[str, Any]) -> Answer:
+    """Update the resource ``resource_id`` (never creates: ``updateCreate`` is false); one
+    transaction. The resource's ``id`` must be the URL's."""
+    mapper = registry.get(type_name)
+    require(mapper, "update")
+    _check_type(mapper, resource)
+    given = resource.get("id")
+    if given is None or str(given) != resource_id:
+        raise FhirError(
+            400,
+            "invalid",
+            _("The resource id %(given)s differs from the id in the URL (%(url)s).")
+            % {"given": str(given)[:60] if given is not None else "-", "url": resource_id[:MAX_ID]},
+            expression=f"{mapper.name}.id",
+        )
+    if len(resource_id) > MAX_ID:
+        raise FhirError(404, "not-found", _("No resource has this id."))
+    with transaction.atomic():
+        written = mapper.update(ctx, resource_id, resource)
+        body = mapper.to_fhir(written.row, ctx)
+    return Answer(200, body, "", written.headers, written.issues)
 
 
 def _conditional(ctx: Ctx, mapper: ResourceType, query: str) -> Any:

@@ -1,5 +1,7 @@
 """Patient over the master patient index (``patients``): reads of the golden record, writes as a
-registration through ``registration_create`` (link, review or new, never a blind duplicate).
+registration through ``registration_create`` (link, review or new, never a blind duplicate), and
+updates (PUT) of the caller's institution's registration through ``registration_update`` (a
+registration that no longer fits its resident is never moved: a review is opened).
 
 Who may read a resident here: the staff who look after the resident's village (as everywhere),
 the resident themself, and staff of an institution where the resident is registered (a county
@@ -20,7 +22,12 @@ from yigongti.core.audit import audit
 from yigongti.core.errors import DomainError, InvalidInput
 from yigongti.institutions.choices import InstitutionKind
 from yigongti.institutions.models import Institution
-from yigongti.patients.matching.services import Entry, registration_create
+from yigongti.patients.matching.services import (
+    Entry,
+    UpdateOutcome,
+    registration_create,
+    registration_update,
+)
 from yigongti.patients.models import (
     Decision,
     NameKeyKind,
@@ -89,13 +96,17 @@ def _visible(scope: Any) -> Q | None:
 class PatientType(ResourceType):
     name = "Patient"
     model = Patient
-    interactions = ("read", "search-type", "create")
+    interactions = ("read", "search-type", "create", "update")
     conditional_create = True
     documentation = (
         "The master patient index's golden record. Create registers the resident at the caller's "
         "institution through the master index: an existing resident is linked (200, header "
         "X-MPI-Decision: linked), a possible duplicate is filed and queued for review (201, review), "
-        "otherwise a new resident is filed (201, new). Names are stored as one string without spaces; "
+        "otherwise a new resident is filed (201, new). Update (PUT) corrects the caller's institution's "
+        "registration of that Patient, named by its local record number identifier (404 if the "
+        "institution has none, 422 if the number belongs to another Patient): 200 with X-MPI-Decision "
+        "updated, unchanged, or review (the details no longer fit this resident, or fit another: "
+        "nothing is moved, the consortium office reviews it). Names are stored as one string without spaces; "
         "a phone number as its digits; an address as one line of text."
     )
     accepted = frozenset(
@@ -311,6 +322,69 @@ class PatientType(ResourceType):
             issues=issues,
             headers={"X-MPI-Decision": decision},
         )
+
+    def update(self, ctx: Ctx, resource_id: str, resource: dict[str, Any]) -> Written:
+        self.refuse_unknown(resource)
+        validate_structure(resource, "Patient")
+        entry, _system = entry_from(resource)
+        scope = ctx.scope
+        if scope.membership is None:
+            raise FhirError(403, "forbidden", _("Only staff of a member institution may register residents."))
+        if not entry.local_number:
+            raise FhirError(
+                422,
+                "required",
+                _(
+                    "An update needs your institution's local record number (an outpatient or "
+                    "inpatient number identifier)."
+                ),
+                expression="Patient.identifier",
+            )
+        patient = self.get(ctx, resource_id)
+        institution = scope.membership.institution
+        registered = (
+            Registration.objects.filter(institution=institution, local_number=entry.local_number)
+            .values_list("patient_id", flat=True)
+            .first()
+        )
+        if registered is None:
+            raise FhirError(
+                404,
+                "not-found",
+                _(
+                    "Your institution has no registration with the local record number %(number)s; "
+                    "register the resident with POST first."
+                )
+                % {"number": entry.local_number},
+                expression="Patient.identifier",
+            )
+        if registered != patient.pk:
+            raise FhirError(
+                422,
+                "business-rule",
+                _("Your local record number %(number)s belongs to another Patient (%(id)s).")
+                % {"number": entry.local_number, "id": registered},
+                expression="Patient.identifier",
+            )
+        try:
+            done = registration_update(
+                actor=ctx.user, institution=institution, local_number=entry.local_number, entry=entry
+            )
+        except DomainError as exc:
+            raise from_domain(exc, prefix="Patient.") from None
+        texts: dict[str, str] = {
+            UpdateOutcome.UNCHANGED: _("Your registration already has these details; nothing changed."),
+            UpdateOutcome.UPDATED: _("Your registration was updated; it still belongs to this resident."),
+            UpdateOutcome.REVIEW: _(
+                "Your registration was updated, but its details no longer fit this resident or fit "
+                "another one: it stays with this resident and the consortium office will review it."
+            ),
+        }
+        issues = [
+            Issue("information", "informational", texts[done.outcome], [f"{DECISION_SYSTEM}#{done.outcome}"])
+        ]
+        row = self.queryset(ctx).filter(pk=done.patient.pk).first() or done.patient
+        return Written(row=row, created=False, issues=issues, headers={"X-MPI-Decision": done.outcome})
 
 
 def _name_from(resource: dict[str, Any]) -> str:

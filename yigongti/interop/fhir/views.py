@@ -84,9 +84,11 @@ def search_post(request: HttpRequest, ctx: Ctx, resource_type: str) -> HttpRespo
 def instance(request: HttpRequest, ctx: Ctx, resource_type: str, resource_id: str) -> HttpResponse:
     if request.method == "GET":
         return _answer(request, interactions.read(ctx, resource_type, resource_id))
-    if request.method in ("PUT", "PATCH", "DELETE"):
+    if request.method == "PUT":
+        return _answer(request, interactions.update(ctx, resource_type, resource_id, read_json(request)))
+    if request.method in ("PATCH", "DELETE"):
         mapper = registry.get(resource_type)
-        verb = {"PUT": "update", "PATCH": "patch", "DELETE": "delete"}[request.method]
+        verb = {"PATCH": "patch", "DELETE": "delete"}[request.method]
         interactions.require(mapper, verb)
     raise _not_allowed(request.method or "")
 

@@ -2,7 +2,9 @@
 
 - ADT^A01/A04/A08: the PID is registered at the sending institution through the master index
   (``registration_create``: link, review or new; the same local number with the same details
-  again is a no-op). A01/A04 with a PV1 visit number also record the encounter
+  again is a no-op). An A08 for a local number already registered there corrects that
+  registration (``registration_update``: updated, or kept where it is with a review opened when
+  it no longer fits its resident). A01/A04 with a PV1 visit number also record the encounter
   (``encounters.services.encounter_record``, keyed by sender and visit number, so a resent
   message updates rather than duplicates).
 - ADT^A40: ``patients_merge`` of MRG-1's resident into PID-3's (the consortium office's right).
@@ -23,7 +25,14 @@ from yigongti.core.access import Scope
 from yigongti.core.errors import InvalidInput
 from yigongti.institutions.models import Institution
 from yigongti.patients.matching.merging import patients_merge
-from yigongti.patients.matching.services import Entry, Registered, registration_create
+from yigongti.patients.matching.services import (
+    Entry,
+    Registered,
+    UpdateOutcome,
+    reasons_text,
+    registration_create,
+    registration_update,
+)
 from yigongti.patients.models import Decision, Patient, Registration, RegistrationSource
 
 from ..models import LabResult
@@ -111,7 +120,29 @@ def register(actor: Any, institution: Institution, message: Message) -> Register
     )
 
 
+def _adt_update(actor: Any, institution: Institution, entry: Entry) -> Outcome:
+    done = registration_update(
+        actor=actor, institution=institution, local_number=entry.local_number, entry=entry
+    )
+    names = {"id": done.patient.pk}
+    if done.outcome == UpdateOutcome.UNCHANGED:
+        text = _("Resident %(id)s: already registered with these details.") % names
+    elif done.outcome == UpdateOutcome.UPDATED:
+        text = _("Resident %(id)s: registration updated.") % names
+    else:
+        text = _("Resident %(id)s: registration updated, not moved; sent to review (%(reasons)s).") % {
+            **names,
+            "reasons": reasons_text(done.reasons),
+        }
+    return Outcome(text, done.patient)
+
+
 def adt_register(actor: Any, scope: Scope, institution: Institution, message: Message) -> Outcome:
+    if message.trigger == "A08":
+        entry = entry_from_pid(message)
+        local = entry.local_number
+        if local and Registration.objects.filter(institution=institution, local_number=local).exists():
+            return _adt_update(actor, institution, entry)
     done = register(actor, institution, message)
     text = _("Resident %(id)s: %(decision)s.") % {
         "id": done.patient.pk,

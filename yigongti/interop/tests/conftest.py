@@ -27,9 +27,9 @@ class Fhir:
         data = body if isinstance(body, (str, bytes)) else json.dumps(body, ensure_ascii=False)
         return self.client.post(url, data=data, content_type=content_type, **self.headers, **extra)
 
-    def put(self, url: str, body: Any) -> Any:
+    def put(self, url: str, body: Any, **extra: Any) -> Any:
         return self.client.put(
-            url, data=json.dumps(body), content_type="application/fhir+json", **self.headers
+            url, data=json.dumps(body), content_type="application/fhir+json", **self.headers, **extra
         )
 
     def delete(self, url: str) -> Any:

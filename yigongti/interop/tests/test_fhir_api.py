@@ -53,7 +53,10 @@ def test_metadata_lists_exactly_the_registry(fhir):
     assert body["resourceType"] == "CapabilityStatement" and body["fhirVersion"] == "4.0.1"
     types = {r["type"]: r for r in body["rest"][0]["resource"]}
     assert set(types) >= {"Patient", "Organization", "Practitioner", "PractitionerRole", "AuditEvent"}
-    assert {i["code"] for i in types["Patient"]["interaction"]} == {"read", "search-type", "create"}
+    assert {i["code"] for i in types["Patient"]["interaction"]} == {"read", "search-type", "create", "update"}
+    assert all(
+        "update" not in {i["code"] for i in t["interaction"]} for n, t in types.items() if n != "Patient"
+    )
     assert {i["code"] for i in types["AuditEvent"]["interaction"]} == {"read", "search-type"}
     assert types["Patient"]["conditionalCreate"] is True
     assert "Patient:organization" in types["Patient"]["searchInclude"]
@@ -237,7 +240,7 @@ def test_bad_input_is_an_operation_outcome_naming_the_problem(county, fhir, body
 def test_wrong_content_type_and_methods(county, fhir):
     doctor = fhir(Role.COUNTY_DOCTOR)
     assert doctor.post("/fhir/Patient", json.dumps(patient()), content_type="text/plain").status_code == 415
-    assert doctor.put("/fhir/Patient/1", patient()).status_code == 405
+    assert doctor.put("/fhir/Organization/1", {"resourceType": "Organization", "id": "1"}).status_code == 405
     assert doctor.delete("/fhir/Patient/1").status_code == 405
     assert doctor.get("/fhir/Patient/1/_history/2").status_code == 405
     assert doctor.get("/fhir/Observation").status_code == 404

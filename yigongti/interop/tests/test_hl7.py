@@ -14,7 +14,7 @@ from yigongti.core import idnumbers
 from yigongti.core.models import AuditEvent
 from yigongti.interop.hl7.mllp import END, START, Server, frame
 from yigongti.interop.models import Hl7Message, LabResult
-from yigongti.patients.models import Merge, Patient, Registration
+from yigongti.patients.models import MatchReview, Merge, Patient, Registration
 
 ER7 = "x-application/hl7-v2+er7"
 ID_1950 = idnumbers.build("441823", dt.date(1950, 6, 1), 21)
@@ -256,3 +256,77 @@ def test_mllp_socket_in_utf8_and_gbk(county):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a08_with_changed_details_updates_the_registration(client, county, doctor):
+    assert msa(post(client, adt(control="U1", pv1=""), token=doctor).content).msa.msa_1.value == "AA"
+    reg = Registration.objects.get(institution=county.lead, local_number="MZ1001")
+    a08 = adt("A08", control="U2", pv1="").replace("||13800000001", "||13900000002")
+    response = post(client, a08, token=doctor)
+    ack = msa(response.content)
+    assert ack.msa.msa_1.value == "AA", response.content.decode()
+    assert Hl7Message.objects.get(control_id="U2").outcome == "AA"
+    update = AuditEvent.objects.get(verb="registration.update")
+    assert update.after is not None and update.after["outcome"] == "updated"
+    reg.refresh_from_db()
+    assert reg.phone == "13900000002" and Patient.objects.get(pk=reg.patient_id).phone == "13900000002"
+    assert AuditEvent.objects.filter(verb="registration.update", object_id=str(reg.pk)).exists()
+    # the same details again under a new control id: acknowledged, nothing written
+    again = msa(post(client, a08.replace("|U2|", "|U3|"), token=doctor).content)
+    assert again.msa.msa_1.value == "AA"
+    assert AuditEvent.objects.filter(verb="registration.update").count() == 1
+
+
+def test_a08_contradicting_the_resident_is_refused_naming_the_reason(client, county, tokens):
+    doctor = tokens[Role.COUNTY_DOCTOR]
+    post(client, adt(control="K1", pv1=""), token=doctor)
+    post(
+        client,
+        adt(facility="441823101000", local="T-77", control="K2", pv1=""),
+        token=tokens[Role.TOWNSHIP_DOCTOR],
+    )
+    reg = Registration.objects.get(institution=county.lead, local_number="MZ1001")
+    assert (
+        reg.decision == "new" and Registration.objects.get(local_number="T-77").patient_id == reg.patient_id
+    )
+    stranger = idnumbers.build("441823", dt.date(1950, 6, 1), 44)  # valid, nobody's
+    response = post(client, adt("A08", control="K3", pv1="", id_number=stranger), token=doctor)
+    ack = msa(response.content)
+    assert ack.msa.msa_1.value == "AE", response.content.decode()
+    assert ack.err.err_2.value == "PID^1^3"
+    log = Hl7Message.objects.get(control_id="K3")
+    assert log.outcome == "AE" and ("ID number" in log.error or "身份证号不同" in log.error)
+    reg.refresh_from_db()
+    assert reg.id_number == ID_1950
+
+
+def test_a08_with_another_residents_details_is_accepted_and_reviewed(client, county, tokens):
+    doctor = tokens[Role.COUNTY_DOCTOR]
+    post(client, adt(control="R1", pv1=""), token=doctor)
+    other_id = idnumbers.build("441823", dt.date(1975, 11, 20), 246)
+    post(
+        client,
+        adt(
+            facility="441823101000",
+            local="T-5",
+            control="R2",
+            pv1="",
+            name="李^秀兰",
+            birth="19751120",
+            id_number=other_id,
+        ),
+        token=tokens[Role.TOWNSHIP_DOCTOR],
+    )
+    mine = Registration.objects.get(institution=county.lead, local_number="MZ1001")
+    response = post(
+        client,
+        adt("A08", control="R3", pv1="", name="李^秀兰", birth="19751120", id_number=other_id),
+        token=doctor,
+    )
+    assert msa(response.content).msa.msa_1.value == "AA", response.content.decode()
+    update = AuditEvent.objects.get(verb="registration.update")
+    assert update.after is not None and update.after["outcome"] == "review"
+    assert Hl7Message.objects.get(control_id="R3").result  # MSA-3 names the reasons
+    review = MatchReview.objects.get()
+    assert review.status == "open" and review.registration_id == mine.pk
+    assert Registration.objects.get(pk=mine.pk).patient_id == mine.patient_id

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from yigongti.core.access import scope_for
 from yigongti.core.audit import audit
-from yigongti.core.errors import Conflict, InvalidInput
+from yigongti.core.errors import Conflict, InvalidInput, NotFound
 from yigongti.institutions.choices import InstitutionKind
 from yigongti.institutions.models import Institution
 
@@ -40,7 +40,17 @@ from ..models import (
 )
 from ..services import patient_name_keys_write
 from . import engine
-from .index import ActiveConfig, MatchResult, match
+from .index import (
+    FEATURE_FIELDS,
+    ActiveConfig,
+    MatchResult,
+    active_config,
+    candidate_ids,
+    match,
+    name_count,
+    registration_features,
+    resident_total,
+)
 
 #: Candidates in the review band that get a review each (the best ones).
 MAX_REVIEWS = 3
@@ -482,12 +492,274 @@ def _open_reviews(registration: Registration, patient: Patient, result: MatchRes
     return opened
 
 
+# --- update ---------------------------------------------------------------------------------
+
+
+class UpdateOutcome:
+    UNCHANGED = "unchanged"
+    UPDATED = "updated"
+    REVIEW = "review"
+
+
+@dataclass(frozen=True)
+class Updated:
+    """What ``registration_update`` did. ``outcome`` is ``unchanged`` (same details, nothing
+    written), ``updated`` (the registration still fits its resident) or ``review`` (it no longer
+    fits, or now fits another resident: it stays where it was and ``reviews`` are open)."""
+
+    registration: Registration
+    patient: Patient
+    outcome: str
+    changed: list[str]
+    reviews: list[MatchReview]
+    reasons: list[str]
+
+
+#: Registration fields an update may change (what the clerk typed and what is derived from it).
+UPDATE_FIELDS = (
+    "name",
+    "sex",
+    "birth_date",
+    "id_number_entered",
+    "id_number",
+    "id_problem",
+    "phone",
+    "address",
+    "village_id",
+    "health_card_number",
+    "insurance_number",
+)
+
+#: Why an updated registration went to review or was refused, in words.
+REASONS = {
+    "id_conflict": _("a different ID number"),
+    "name_different": _("a different name"),
+    "birth_different": _("a birth date far apart"),
+    "no_longer_matches": _("too little in common with the resident"),
+    "matches_other_resident": _("the details of another resident"),
+}
+
+
+def reasons_text(reasons: list[str]) -> str:
+    """The reasons of an update's review or refusal, in words, comma-separated."""
+    return ", ".join(str(REASONS.get(r, r)) for r in reasons)
+
+
+#: Guards that mean "this record is probably not this resident" (``engine.GUARDS``).
+UNFIT_GUARDS = frozenset({"id_conflict", "name_different", "birth_different"})
+
+
+def _entered_values(clean: Clean, existing: Registration) -> dict[str, Any]:
+    entry = clean.entry
+    return {
+        "name": clean.name,
+        "sex": clean.sex,
+        "birth_date": entry.birth_date,
+        "id_number_entered": (entry.id_number or "").strip(),
+        "id_number": clean.id_number,
+        "id_problem": clean.id_problem,
+        "phone": (entry.phone or "").strip()[:20],
+        "address": entry.address.strip()[:200],
+        "village_id": clean.village.pk if clean.village else None,
+        # numbers the sender did not send are kept (an HL7 PID often leaves them out)
+        "health_card_number": entry.health_card_number.strip() or existing.health_card_number,
+        "insurance_number": entry.insurance_number.strip() or existing.insurance_number,
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _best_against(
+    config: ActiveConfig, probe: engine.Features, rows: list[tuple[int, engine.Features]]
+) -> list[engine.Candidate]:
+    names: dict[str, float | None] = {}
+
+    def share(name: str) -> float | None:
+        if name not in names:
+            names[name] = config.model.name_share(name_count(name), resident_total()) if name else None
+        return names[name]
+
+    return engine.best_per_patient(config.model, probe, rows, share)
+
+
+def _others(patient_ids: list[int], registration: Registration) -> list[tuple[int, engine.Features]]:
+    """Features of every registration of these residents but ``registration`` itself."""
+    if not patient_ids:
+        return []
+    rows = (
+        Registration.objects.filter(patient_id__in=patient_ids)
+        .exclude(pk=registration.pk)
+        .values(*FEATURE_FIELDS)
+    )
+    return [(r["patient_id"], registration_features(r)) for r in rows]
+
+
+def _golden_features(patient: Patient) -> engine.Features:
+    return engine.features(
+        name=patient.name,
+        sex=patient.sex,
+        birth_date=patient.birth_date,
+        id_number=patient.id_number or "",
+        phone=patient.phone,
+        village=patient.village.code if patient.village_id and patient.village else "",
+    )
+
+
+def _own_fit(
+    config: ActiveConfig, registration: Registration, patient: Patient, probe: engine.Features
+) -> engine.Scored:
+    """The probe against its own resident: the best of the resident's other registrations, or
+    the golden record when this registration is the resident's only one."""
+    rows = _others([patient.pk], registration) or [(patient.pk, _golden_features(patient))]
+    return _best_against(config, probe, rows)[0].scored
+
+
+def _review_with(
+    registration: Registration, patient: Patient, candidate: engine.Candidate
+) -> MatchReview | None:
+    """Open (or find open) a review of ``patient`` and ``candidate``; None when the office
+    already declared them different people or decided this pair before."""
+    low, high = ordered_pair(patient.pk, candidate.patient_id)
+    if NonMatch.objects.filter(low_id=low, high_id=high).exists():
+        return None
+    pair = MatchReview.objects.filter(patient=patient, candidate_id=candidate.patient_id).first()
+    if pair is None:
+        pair = MatchReview.objects.filter(patient_id=candidate.patient_id, candidate=patient).first()
+    if pair is not None:
+        return pair if pair.status == "open" else None
+    return MatchReview.objects.create(
+        registration=registration,
+        patient=patient,
+        candidate_id=candidate.patient_id,
+        probability=candidate.scored.probability,
+        explanation=candidate.scored.explanation(),
+    )
+
+
+@transaction.atomic
+def registration_update(
+    *,
+    actor: Any,
+    institution: Institution,
+    local_number: str,
+    entry: Entry,
+    config: ActiveConfig | None = None,
+) -> Updated:
+    """Correct ``institution``'s registration ``local_number`` with the details of ``entry``.
+
+    Same details: nothing is written (safe to retry). Otherwise the registration's fields and
+    blocking keys are updated and it is scored again, against its own resident and against the
+    index. Still fitting its resident: the golden record's gaps are filled as at a link (a
+    verified value is never replaced; the newest phone and address win). No longer fitting (an
+    ID conflict, a wholly different name, a birth date far off) or now linking another resident:
+    the registration is *not* moved and the golden record is not touched; a review is opened for
+    the consortium office. A registration that contradicts its resident with no other resident
+    to compare with is refused (``Conflict``): a review always pairs two residents.
+    """
+    _require_register(actor, institution)
+    existing = (
+        Registration.objects.select_for_update(of=("self",))
+        .select_related("village")
+        .filter(institution=institution, local_number=local_number)
+        .first()
+    )
+    if existing is None:
+        raise NotFound(_("This institution has no registration with this local record number."))
+    clean = clean_entry(entry)
+    values = _entered_values(clean, existing)
+    before = {f: getattr(existing, f) for f in UPDATE_FIELDS}
+    changed = [f for f in UPDATE_FIELDS if before[f] != values[f]]
+    patient = Patient.objects.select_for_update().get(pk=existing.patient_id)
+    if not changed:
+        return Updated(existing, patient, UpdateOutcome.UNCHANGED, [], [], [])
+    config = config or active_config()
+    old_probe = registration_features(existing)
+    new_probe = clean.features
+    old_fit = _own_fit(config, existing, patient, old_probe)
+    new_fit = _own_fit(config, existing, patient, new_probe)
+    reasons = sorted((set(new_fit.guards) - set(old_fit.guards)) & UNFIT_GUARDS)
+    model = config.model
+    if not reasons and new_fit.probability < model.review <= old_fit.probability:
+        reasons.append("no_longer_matches")
+    # the index, without this registration and its own resident
+    others = [
+        c
+        for c in _best_against(
+            config, new_probe, _others(candidate_ids(engine.probe_keys(new_probe)), existing)
+        )
+        if c.patient_id != patient.pk
+    ]
+    floor = model.review if reasons else model.link
+    reviews = [
+        r
+        for c in others[:MAX_REVIEWS]
+        if c.scored.probability >= floor
+        if (r := _review_with(existing, patient, c))
+    ]
+    if reasons and not reviews:
+        raise Conflict(
+            _(
+                "The new details contradict the resident's other records (%(reasons)s); "
+                "the consortium office must correct this resident."
+            )
+            % {"reasons": reasons_text(reasons)},
+            field="local_number",
+        )
+    if reviews and not reasons:
+        reasons.append("matches_other_resident")
+    for name, value in values.items():
+        setattr(existing, name, value)
+    existing.village = clean.village
+    keys = engine.stored_keys(new_probe)
+    existing.id_tail, existing.name_key, existing.birth_key = keys.id_tail, keys.name_key, keys.birth_key
+    golden_before: dict[str, Any] = {}
+    golden_changed: list[str] = []
+    if reviews:
+        outcome = UpdateOutcome.REVIEW
+        existing.decision = Decision.REVIEW
+    else:
+        outcome = UpdateOutcome.UPDATED
+        golden_before = golden_snapshot(patient)
+        golden_changed = _fill_golden(patient, clean)
+        if golden_changed:
+            patient.save()
+            if "name" in golden_changed:
+                patient_name_keys_write(patient=patient)
+    existing.save()
+    audit(
+        actor=actor,
+        verb="registration.update",
+        subject=existing,
+        institution_id=institution.pk,
+        before={
+            **{f: _jsonable(before[f]) for f in changed},
+            "golden": {k: golden_before[k] for k in golden_changed},
+        },
+        after={
+            **{f: _jsonable(values[f]) for f in changed},
+            "patient_id": patient.pk,
+            "outcome": outcome,
+            "reasons": reasons,
+            "reviews": [r.pk for r in reviews],
+            "golden": {k: _jsonable(getattr(patient, k)) for k in golden_changed},
+            "config_version": config.version,
+        },
+    )
+    return Updated(existing, patient, outcome, changed, reviews, reasons)
+
+
 __all__ = [
     "Clean",
     "Entry",
     "IdProblem",
     "Registered",
+    "UpdateOutcome",
+    "Updated",
     "clean_entry",
+    "reasons_text",
     "registration_create",
+    "registration_update",
     "village_from_address",
 ]
