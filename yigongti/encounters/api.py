@@ -39,7 +39,7 @@ RECORDERS = authorized(
     message=gettext_lazy("Only doctors and nurses record encounters."),
 )
 MAX_ID = 2**53
-MONTH = r"^[0-9]{4}-[0-9]{2}$"
+MONTH = r"^([0-9]{4}-[0-9]{2})?$"  # empty: every month
 
 
 class EncounterOut(Schema):
