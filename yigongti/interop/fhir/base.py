@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -77,7 +78,7 @@ class Written:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class ResourceType:
+class ResourceType(ABC):
     """Base of every mapper; subclasses fill the class attributes and override methods."""
 
     name: ClassVar[str] = ""
@@ -103,11 +104,13 @@ class ResourceType:
     def include_list(self) -> list[Include]:
         return []
 
+    @abstractmethod
     def queryset(self, ctx: Ctx) -> QuerySet[Any]:
-        raise NotImplementedError
+        """The rows of this type the caller may see."""
 
+    @abstractmethod
     def to_fhir(self, row: Any, ctx: Ctx) -> dict[str, Any]:
-        raise NotImplementedError
+        """The FHIR resource for one row."""
 
     def id_of(self, row: Any) -> str:
         return str(row.pk)
@@ -126,7 +129,7 @@ class ResourceType:
     def update(self, ctx: Ctx, resource_id: str, resource: dict[str, Any]) -> Written:
         raise FhirError(405, "not-supported", _("Updating this resource type is not supported."))
 
-    def after_read(self, ctx: Ctx, rows: list[Any]) -> None:
+    def after_read(self, ctx: Ctx, rows: list[Any]) -> None:  # noqa: B027 - optional hook
         """Audit hook for reads of personal data (a no-op for reference data)."""
 
     def export_queryset(self, ctx: Ctx, patient_ids: set[int] | None) -> QuerySet[Any] | None:
