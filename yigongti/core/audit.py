@@ -4,15 +4,27 @@
 roll back together. Rows form a hash chain: each row's hash covers its whole content and its
 predecessor's hash; ``verify_chain`` walks the table and reports the first row that was changed,
 removed or inserted.
+
+Appending takes one PostgreSQL advisory transaction lock (the gap-free ``seq`` and the chain need
+one writer at a time), held until the surrounding transaction ends. Two ways keep that short:
+
+- a read of personal data is audited in a short transaction of its own at the end of handling
+  (``audit_read``): the lock is held for the head lookup, the INSERT and the COMMIT only;
+- a transaction that writes many rows wraps them in ``deferred()``: ``audit()`` then buffers, and
+  the block's end chains every buffered row at once (one lock, one head lookup, one bulk INSERT),
+  still inside the caller's transaction, so the lock is held only from that flush to the commit.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -94,6 +106,72 @@ def snapshot(instance: models.Model, fields: list[str] | None = None) -> dict[st
     return _jsonable(data)
 
 
+@dataclass
+class _Pending:
+    """A row buffered by ``deferred()``, with the on-commit marker that tells whether the
+    savepoint it was written in was rolled back before the flush."""
+
+    row: AuditEvent
+    marker: Callable[[], None]
+
+
+@dataclass
+class _Buffer:
+    pending: list[_Pending] = dc_field(default_factory=list)
+
+
+_buffer: contextvars.ContextVar[_Buffer | None] = contextvars.ContextVar("ygt_audit_buffer", default=None)
+
+
+def _row(
+    *,
+    actor: Any,
+    verb: str,
+    object_type: str,
+    object_id: Any,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    membership: Any,
+    institution_id: int | None,
+) -> AuditEvent:
+    """An unchained row: everything but ``seq``, ``prev_hash`` and ``hash``."""
+    info = current_request()
+    if membership is not None and institution_id is None:
+        institution_id = membership.institution_id
+    user_id = getattr(actor, "pk", None)
+    return AuditEvent(
+        occurred_at=timezone.now(),
+        actor_id=user_id,
+        actor_username=getattr(actor, "username", "") if user_id else "system",
+        membership_id=getattr(membership, "pk", None),
+        role=getattr(membership, "role", "") or "",
+        institution_id=institution_id,
+        verb=verb,
+        object_type=object_type or "",
+        object_id=str(object_id if object_id is not None else ""),
+        before=_jsonable(before),
+        after=_jsonable(after),
+        request_id=info.request_id,
+        ip=_clean_ip(info.ip),
+    )
+
+
+def _append(rows: list[AuditEvent]) -> None:
+    """Chain ``rows`` after the current head and insert them: one lock, one lookup, one INSERT.
+    Must run inside a transaction (the lock lasts until it ends)."""
+    _lock_chain()
+    last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    for row in rows:
+        row.seq, row.prev_hash = seq, prev
+        row.hash = row_digest(row)
+        seq, prev = seq + 1, row.hash
+    if len(rows) == 1:
+        rows[0].save(force_insert=True)
+    else:
+        AuditEvent.objects.bulk_create(rows, batch_size=500)
+
+
 def audit(
     *,
     actor: Any,
@@ -109,39 +187,84 @@ def audit(
     """Append one audit row in the current transaction.
 
     ``actor`` is a user (or None for the system); ``membership`` the role they acted in, whose
-    institution is recorded unless ``institution_id`` says otherwise.
+    institution is recorded unless ``institution_id`` says otherwise. Inside ``deferred()`` the
+    row is buffered and gets its ``seq`` and ``hash`` when the block ends.
     """
     if subject is not None:
         object_type = object_type or subject._meta.label_lower
         object_id = object_id or subject.pk
-    info = current_request()
+    row = _row(
+        actor=actor,
+        verb=verb,
+        object_type=object_type or "",
+        object_id=object_id,
+        before=before,
+        after=after,
+        membership=membership,
+        institution_id=institution_id,
+    )
+    buffer = _buffer.get()
+    if buffer is not None and connection.in_atomic_block:
+        marker = _marker()
+        transaction.on_commit(marker)
+        buffer.pending.append(_Pending(row, marker))
+        return row
     with transaction.atomic():
-        _lock_chain()
-        last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
-        seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-        if membership is not None and institution_id is None:
-            institution_id = membership.institution_id
-        user_id = getattr(actor, "pk", None)
-        row = AuditEvent(
-            seq=seq,
-            occurred_at=timezone.now(),
-            actor_id=user_id,
-            actor_username=getattr(actor, "username", "") if user_id else "system",
-            membership_id=getattr(membership, "pk", None),
-            role=getattr(membership, "role", "") or "",
-            institution_id=institution_id,
-            verb=verb,
-            object_type=object_type or "",
-            object_id=str(object_id if object_id is not None else ""),
-            before=_jsonable(before),
-            after=_jsonable(after),
-            request_id=info.request_id,
-            ip=_clean_ip(info.ip),
-            prev_hash=prev,
-        )
-        row.hash = row_digest(row)
-        row.save(force_insert=True)
+        _append([row])
     return row
+
+
+def _marker() -> Callable[[], None]:
+    def marker() -> None:
+        """Does nothing after the commit; before it, its presence in the connection's on-commit
+        list says the savepoint that buffered the row was not rolled back."""
+
+    return marker
+
+
+def _alive(pending: list[_Pending]) -> list[AuditEvent]:
+    """The buffered rows whose savepoint survived (Django drops a rolled-back savepoint's
+    on-commit callbacks, and with them our markers)."""
+    present = {id(entry[1]) for entry in connection.run_on_commit}  # (savepoint ids, func, robust)
+    return [p.row for p in pending if id(p.marker) in present]
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """Buffer the block's audit rows and chain them all at its end, in one transaction with the
+    block's writes (the block is atomic: it opens a transaction, or a savepoint in the caller's).
+
+    Use it around a transaction that writes many rows (a transaction Bundle, a bulk service):
+    the chain's lock is then taken once, at the end, instead of at the first row. Nested blocks
+    flush with the outermost one. A row buffered in a savepoint that was rolled back is dropped
+    with it, so a rollback leaves neither rows nor a gap in ``seq``.
+    """
+    if _buffer.get() is not None:
+        with transaction.atomic():
+            yield
+        return
+    buffer = _Buffer()
+    token = _buffer.set(buffer)
+    try:
+        with transaction.atomic():
+            yield
+            rows = _alive(buffer.pending)
+            _buffer.reset(token)
+            buffer.pending.clear()
+            if rows:
+                _append(rows)
+    finally:
+        if _buffer.get() is buffer:
+            _buffer.reset(token)
+
+
+def audit_read(**kwargs: Any) -> AuditEvent:
+    """Audit a read of personal data at the end of handling, in a short transaction of its own
+    when the caller has none (the lock is then held for lookup, INSERT and COMMIT only). Call it
+    after the data has been read and before it is sent: if the row cannot be written, the caller
+    gets the error, never unaudited data. Inside a caller's transaction it joins that one."""
+    with transaction.atomic():
+        return audit(**kwargs)
 
 
 @dataclass(frozen=True)

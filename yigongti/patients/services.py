@@ -339,6 +339,9 @@ def residents_bulk_insert(
                 _insert_bulk_create(households, residents)
     except IntegrityError:
         raise Conflict(_("A household code, health record number or ID number already exists.")) from None
+    from .signals import send_changed
+
+    send_changed({r.village_id for r in residents})
     return len(residents)
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
+from yigongti.core.audit import deferred
 from yigongti.core.errors import DomainError
 
 from . import interactions
@@ -98,6 +98,22 @@ def _order(entries: list[dict[str, Any]]) -> list[int]:
     return done
 
 
+def _resource(entry: dict[str, Any], resolved: dict[str, str], missing_text: str) -> dict[str, Any]:
+    """The entry's resource with its ``urn:uuid:`` references rewritten to created resources."""
+    resource = entry.get("resource")
+    if not isinstance(resource, dict):
+        raise FhirError(400, "required", missing_text, expression="resource")
+    missing = sorted(r for r in _references(resource) if r not in resolved)
+    if missing:
+        raise FhirError(
+            422,
+            "not-found",
+            _("The reference %(ref)s does not resolve.") % {"ref": missing[0][:100]},
+            expression="resource",
+        )
+    return _rewrite(resource, resolved)
+
+
 def _one(ctx: Ctx, entry: dict[str, Any], resolved: dict[str, str]) -> interactions.Answer:
     request = entry["request"]
     method = str(request.get("method") or "").upper()
@@ -105,21 +121,13 @@ def _one(ctx: Ctx, entry: dict[str, Any], resolved: dict[str, str]) -> interacti
     path, _sep, query = url.partition("?")
     parts = [p for p in path.split("/") if p]
     if method == "POST" and len(parts) == 1:
-        resource = entry.get("resource")
-        if not isinstance(resource, dict):
-            raise FhirError(400, "required", _("A POST entry needs a resource."), expression="resource")
-        missing = sorted(r for r in _references(resource) if r not in resolved)
-        if missing:
-            raise FhirError(
-                422,
-                "not-found",
-                _("The reference %(ref)s does not resolve.") % {"ref": missing[0][:100]},
-                expression="resource",
-            )
-        resource = _rewrite(resource, resolved)
+        resource = _resource(entry, resolved, _("A POST entry needs a resource."))
         return interactions.create(
             ctx, parts[0], resource, if_none_exist=str(request.get("ifNoneExist") or "")
         )
+    if method == "PUT" and len(parts) == 2:
+        resource = _resource(entry, resolved, _("A PUT entry needs a resource."))
+        return interactions.update(ctx, parts[0], parts[1], resource)
     if method == "GET" and len(parts) == 2:
         return interactions.read(ctx, parts[0], parts[1])
     if method == "GET" and len(parts) == 1:
@@ -127,7 +135,10 @@ def _one(ctx: Ctx, entry: dict[str, Any], resolved: dict[str, str]) -> interacti
     raise FhirError(
         405,
         "not-supported",
-        _("%(method)s %(url)s is not supported in a Bundle (POST to create, GET to read or search).")
+        _(
+            "%(method)s %(url)s is not supported in a Bundle "
+            "(POST to create, PUT to update, GET to read or search)."
+        )
         % {"method": method[:10] or "-", "url": url[:100]},
     )
 
@@ -179,7 +190,9 @@ def process(ctx: Ctx, bundle: dict[str, Any]) -> dict[str, Any]:
     results: list[dict[str, Any] | None] = [None] * len(entries)
     resolved: dict[str, str] = {}
     if kind == "transaction":
-        with transaction.atomic():
+        # One transaction whose audit rows are chained together at its end (core.audit.deferred):
+        # the chain's lock is held from that flush to the commit, not for the whole Bundle.
+        with deferred():
             for i in _order(entries):
                 try:
                     answer = _one(ctx, entries[i], resolved)
@@ -192,7 +205,7 @@ def process(ctx: Ctx, bundle: dict[str, Any]) -> dict[str, Any]:
     else:
         for i in _order(entries):
             try:
-                with transaction.atomic():
+                with deferred():
                     answer = _one(ctx, entries[i], resolved)
                 _remember(entries[i], answer, resolved)
                 results[i] = _response(answer, with_outcome=True)

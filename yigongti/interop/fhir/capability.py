@@ -63,8 +63,10 @@ def capability_statement(base: str) -> dict[str, Any]:
             {
                 "mode": "server",
                 "documentation": (
-                    f"Bundles: transaction (all or nothing) and batch, at most {MAX_ENTRIES} entries and "
-                    f"{MAX_BODY // 1048576} MB. Searches: _count up to {MAX_COUNT}, paging by links."
+                    "Bundles: transaction (all or nothing) and batch of create (POST), update (PUT, for "
+                    "the types that claim update), read and search (GET) entries, at most "
+                    f"{MAX_ENTRIES} entries and {MAX_BODY // 1048576} MB. "
+                    f"Searches: _count up to {MAX_COUNT}, paging by links."
                 ),
                 "security": {"cors": False, "description": SMART_NOTE},
                 "resource": resources,

@@ -81,13 +81,27 @@ def kick_off(ctx: Ctx, *, level: str, type_param: str, since_param: str, prefer:
     return job
 
 
+def _in_memory_database() -> bool:
+    is_in_memory = getattr(connection, "is_in_memory_db", None)
+    return connection.vendor == "sqlite" and callable(is_in_memory) and bool(is_in_memory())
+
+
 def start_thread(job_id: uuid.UUID, base: str) -> None:
+    """Run the job in a background thread; with an in-memory SQLite database (the test suite's)
+    run it here instead, after the kick-off's commit: such a database cannot be shared safely
+    with a second thread (its writes fail with "database table is locked")."""
+    if _in_memory_database():
+        run_job(job_id, base, own_connection=False)
+        return
     threading.Thread(target=run_job, args=(job_id, base), name=f"fhir-export-{job_id}", daemon=True).start()
 
 
-def run_job(job_id: uuid.UUID, base: str) -> None:
-    """Run one job to the end (the background thread's body; also the management command's)."""
-    close_old_connections()
+def run_job(job_id: uuid.UUID, base: str, *, own_connection: bool = True) -> None:
+    """Run one job to the end (the background thread's body; also the management command's).
+    ``own_connection``: the job's thread opens and closes its own database connection (run
+    inline in a request, it leaves the request's connection alone)."""
+    if own_connection:
+        close_old_connections()
     try:
         job = ExportJob.objects.select_related("user", "membership").get(pk=job_id)
         if job.status != ExportStatus.QUEUED:
@@ -106,7 +120,8 @@ def run_job(job_id: uuid.UUID, base: str) -> None:
         except Exception:
             log.exception("FHIR export %s: could not record the failure", job_id)
     finally:
-        connection.close()
+        if own_connection:
+            connection.close()
 
 
 def _write_files(job: ExportJob, base: str) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from yigongti.core import idnumbers
@@ -192,12 +192,18 @@ class PatientType(ResourceType):
         condition = _visible(ctx.scope)
         if condition is None:
             return Patient.objects.none()
-        own = Registration.objects.filter(institution_id__in=ctx.scope.institution_ids).select_related(
-            "institution"
+        # The identifier system of each registration and whether any resident was merged into
+        # this one come with the rows (no query per row in to_fhir).
+        systems = RegistrationIdentifier.objects.filter(registration_id=OuterRef("pk")).values("system")[:1]
+        own = (
+            Registration.objects.filter(institution_id__in=ctx.scope.institution_ids)
+            .select_related("institution")
+            .annotate(id_system=Subquery(systems))
         )
         return (
             Patient.objects.filter(condition)
-            .select_related("village", "merged_into")
+            .select_related("village")
+            .annotate(replaces_any=Exists(Patient.objects.filter(merged_into_id=OuterRef("pk"))))
             .prefetch_related(Prefetch("registrations", queryset=own, to_attr="own_registrations"))
         )
 
@@ -250,8 +256,9 @@ class PatientType(ResourceType):
         links = []
         if row.merged_into_id:
             links.append({"other": {"reference": f"Patient/{row.merged_into_id}"}, "type": "replaced-by"})
-        for merged_id in Patient.objects.filter(merged_into_id=row.pk).values_list("pk", flat=True):
-            links.append({"other": {"reference": f"Patient/{merged_id}"}, "type": "replaces"})
+        if getattr(row, "replaces_any", True):  # annotated by queryset(); unknown: look
+            for merged_id in Patient.objects.filter(merged_into_id=row.pk).values_list("pk", flat=True):
+                links.append({"other": {"reference": f"Patient/{merged_id}"}, "type": "replaces"})
         if links:
             resource["link"] = links
         return resource
@@ -263,20 +270,11 @@ class PatientType(ResourceType):
         if row.health_record_number:
             out.append({"system": SID_HEALTH_RECORD, "value": row.health_record_number})
         registrations = getattr(row, "own_registrations", [])
-        systems = (
-            dict(
-                RegistrationIdentifier.objects.filter(registration__in=registrations).values_list(
-                    "registration_id", "system"
-                )
-            )
-            if registrations
-            else {}
-        )
         seen: set[tuple[str, str]] = set()
         for reg in registrations:
             assigner = {"reference": f"Organization/{reg.institution.code}", "display": reg.institution.name}
             for system, value in (
-                (systems.get(reg.pk, OID_OUTPATIENT), reg.local_number),
+                (reg.id_system or OID_OUTPATIENT, reg.local_number),
                 (OID_INSURANCE, reg.insurance_number),
             ):
                 if value and (system, value) not in seen:
@@ -315,13 +313,26 @@ class PatientType(ResourceType):
                 "This local record number was already registered with the same details; nothing changed."
             )
         issues = [Issue("information", "informational", text, [f"{DECISION_SYSTEM}#{decision}"])]
-        row = self.queryset(ctx).filter(pk=done.patient.pk).first() or done.patient
+        row = self._fresh(ctx, done, system) if done.created and decision != Decision.LINKED else None
+        row = row or self.queryset(ctx).filter(pk=done.patient.pk).first() or done.patient
         return Written(
             row=row,
             created=done.created and decision != Decision.LINKED,
             issues=issues,
             headers={"X-MPI-Decision": decision},
         )
+
+    def _fresh(self, ctx: Ctx, done: Any, system: str) -> Any:
+        """A resident this create filed: its one registration is the one just written, and nothing
+        was merged into it, so the row reads back as FHIR without querying it again."""
+        registration = done.registration
+        if ctx.scope.is_oversight or registration.institution_id not in ctx.scope.institution_ids:
+            return None  # not the caller's own registration: read it back through the scope
+        registration.id_system = system or None
+        patient = done.patient
+        patient.own_registrations = [registration]
+        patient.replaces_any = False
+        return patient
 
     def update(self, ctx: Ctx, resource_id: str, resource: dict[str, Any]) -> Written:
         self.refuse_unknown(resource)

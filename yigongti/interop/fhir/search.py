@@ -13,6 +13,8 @@ from urllib.parse import urlencode
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from yigongti.core.audit import deferred
+
 from .base import Ctx, ResourceType, registry
 from .outcome import FhirError, Issue, outcome
 
@@ -86,9 +88,10 @@ def run(
                 raise FhirError(400, "not-supported", text)
             warnings.append(Issue("warning", "not-supported", text))
     qs = mapper.queryset(ctx).filter(condition).order_by(*mapper.order())
-    total = qs.count()
     rows = list(qs[offset : offset + count]) if count else []
-    mapper.after_read(ctx, rows)
+    # A page that is not full (and not past the end) tells the total without a COUNT query.
+    short = 0 < len(rows) < count or (offset == 0 and count > 0 and not rows)
+    total = offset + len(rows) if short else qs.count()
     entries = [
         {
             "fullUrl": f"{ctx.base}/{mapper.name}/{mapper.id_of(r)}",
@@ -97,7 +100,13 @@ def run(
         }
         for r in rows
     ]
-    entries += _included(ctx, mapper, rows, [i for i in includes if i in mapper.includes])
+    included, audited = _included(ctx, mapper, rows, [i for i in includes if i in mapper.includes])
+    entries += included
+    # Audited last (see interactions.read): the matches, then each included type's rows.
+    with deferred():
+        mapper.after_read(ctx, rows)
+        for target, found in audited:
+            target.after_read(ctx, found)
     if warnings:
         entries.append({"resource": outcome(warnings), "search": {"mode": "outcome"}})
     kept = [(k, v) for k, v in params if k in used or (k == "_include" and v in mapper.includes)]
@@ -114,8 +123,12 @@ def run(
     return {"resourceType": "Bundle", "type": "searchset", "total": total, "link": links, "entry": entries}
 
 
-def _included(ctx: Ctx, mapper: ResourceType, rows: list[Any], includes: list[str]) -> list[dict[str, Any]]:
+def _included(
+    ctx: Ctx, mapper: ResourceType, rows: list[Any], includes: list[str]
+) -> tuple[list[dict[str, Any]], list[tuple[ResourceType, list[Any]]]]:
+    """The included entries, and the rows read per type (for the caller to audit)."""
     out: list[dict[str, Any]] = []
+    audited: list[tuple[ResourceType, list[Any]]] = []
     seen: set[tuple[str, str]] = set()
     for inc in includes:
         spec = mapper.includes[inc]
@@ -127,7 +140,7 @@ def _included(ctx: Ctx, mapper: ResourceType, rows: list[Any], includes: list[st
         for ident in ids:
             either |= target.id_q(ident)
         found = list(target.queryset(ctx).filter(either))
-        target.after_read(ctx, found)
+        audited.append((target, found))
         for row in found:
             key = (target.name, target.id_of(row))
             if key in seen:
@@ -140,4 +153,4 @@ def _included(ctx: Ctx, mapper: ResourceType, rows: list[Any], includes: list[st
                     "search": {"mode": "include"},
                 }
             )
-    return out
+    return out, audited

@@ -12,6 +12,7 @@ from fhirpy import SyncFHIRClient
 from yigongti.accounts.choices import Role
 from yigongti.accounts.services import token_create
 from yigongti.core import idnumbers
+from yigongti.core.audit import verify_chain
 from yigongti.core.models import AuditEvent
 from yigongti.interop.fhir.base import OID_ID_NUMBER, OID_OUTPATIENT
 from yigongti.patients.models import MatchReview, Patient, Registration
@@ -124,3 +125,47 @@ def test_fhirpy_save_of_a_read_patient_is_an_update(live_server, county):
     assert fetched["address"][0]["text"] == "阳山县城关镇东门路8号"
     reg = Registration.objects.get(institution=county.lead, local_number="FP-9")
     assert reg.address == "阳山县城关镇东门路8号"
+
+
+def _put(resource: dict) -> dict:
+    return {"resource": resource, "request": {"method": "PUT", "url": f"Patient/{resource['id']}"}}
+
+
+@pytest.mark.django_db
+def test_put_entries_in_a_transaction_update_with_the_others_or_not_at_all(county, fhir):
+    pid = _created(fhir)["id"]
+    doctor = fhir(Role.COUNTY_DOCTOR)
+    changed = patient(id=pid, telecom=[{"system": "phone", "value": "13911113333"}])
+    new = {
+        "resource": patient(local="MZ002", id_number="", name="钱七"),
+        "request": {"method": "POST", "url": "Patient"},
+    }
+    unknown = _put(patient(id=pid, local="MZ404"))  # no registration of ours with this number
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [new, _put(changed), unknown]}
+    refused = doctor.post("/fhir/", bundle)
+    assert refused.status_code == 404 and issues(refused)[0]["expression"][0].startswith("Bundle.entry[2]")
+    assert not Registration.objects.filter(local_number="MZ002").exists()
+    assert Registration.objects.get(local_number="MZ001").phone != "13911113333"
+    assert not AuditEvent.objects.filter(verb="registration.update").exists()
+
+    bundle["entry"] = [new, _put(changed)]
+    response = doctor.post("/fhir/", bundle)
+    assert response.status_code == 200, response.content
+    answers = response.json()["entry"]
+    assert [e["response"]["status"] for e in answers] == ["201 Created", "200 OK"]
+    assert answers[1]["resource"]["telecom"][0]["value"] == "13911113333"
+    assert Registration.objects.get(local_number="MZ001").phone == "13911113333"
+    assert AuditEvent.objects.filter(verb="registration.update").count() == 1
+    assert verify_chain().problem is None
+
+
+@pytest.mark.django_db
+def test_put_entries_in_a_batch_are_answered_each(county, fhir):
+    pid = _created(fhir)["id"]
+    doctor = fhir(Role.COUNTY_DOCTOR)
+    changed = patient(id=pid, telecom=[{"system": "phone", "value": "13911114444"}])
+    entries = [_put(changed), _put(patient(id="999999")), {"request": {"method": "PUT", "url": "Patient/1"}}]
+    body = doctor.post("/fhir/", {"resourceType": "Bundle", "type": "batch", "entry": entries}).json()
+    assert [e["response"]["status"][:3] for e in body["entry"]] == ["200", "404", "400"]
+    assert Registration.objects.get(local_number="MZ001").phone == "13911114444"
+    assert verify_chain().problem is None

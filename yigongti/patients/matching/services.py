@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -210,8 +210,19 @@ def clean_entry(entry: Entry, *, today: dt.date | None = None) -> Clean:
     )
 
 
+#: The first key of the per-village numbering lock (the village's id is the second).
+_NUMBERING_LOCK = 7_744_118
+
+
 def next_health_record_number(village: Institution) -> str:
-    """The village's next 17-digit number: its 12-digit code and a 5-digit person number."""
+    """The village's next 17-digit number: its 12-digit code and a 5-digit person number.
+
+    Highest + 1 is only safe while no one else in the village is numbering: on PostgreSQL a
+    transaction-level advisory lock per village makes concurrent registrations take turns (two
+    at once had collided on the unique number); SQLite writers already take turns."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_NUMBERING_LOCK, village.pk])
     prefix = village.code[:12]
     top = Patient.objects.filter(
         health_record_number__gte=f"{prefix}00000", health_record_number__lte=f"{prefix}99999"

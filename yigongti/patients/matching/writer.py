@@ -80,6 +80,7 @@ class _Writer:
         self.pending = pending
         self.pg = connection.vendor == "postgresql"
         self.now = timezone.now()
+        self.villages: set[int | None] = set()  # whose residents counts this chunk changes
 
     def _ids(self, model: Any, count: int) -> list[int]:
         if count == 0:
@@ -157,6 +158,7 @@ class _Writer:
                 (new_id, kind, key) for kind, key in (rows if named == g["name"] else name_keys(g["name"]))
             )
         self._rows(Patient._meta.db_table, PATIENT_COLUMNS, patients)
+        self.villages.update(g["village_id"] for g in (linker.golden[i] for i in pending.new_patients))
         self._rows(PatientNameKey._meta.db_table, ("patient_id", "kind", "key"), keys)
         reg_ids = self._ids(Registration, len(pending.registrations))
         config_id = linker.config.row.pk if linker.config.row is not None else None
@@ -227,6 +229,9 @@ class _Writer:
             },
             institution_id=linker.institution.pk,
         )
+        from ..signals import send_changed
+
+        send_changed(self.villages)
 
     def _resolved(self, explanation: dict[str, Any]) -> dict[str, Any]:
         """The explanation with the candidates' internal indices replaced by their patient ids
@@ -260,6 +265,8 @@ class _Writer:
                 rows[linker.patient_ids[index]] = linker.golden[index]  # type: ignore[index]
         self._numbers(list(rows.values()))
         if rows:
+            self.villages.update(Patient.objects.filter(pk__in=rows).values_list("village_id", flat=True))
+            self.villages.update(g.get("village_id") for g in rows.values())
             self._apply_golden(rows)
 
     def _apply_golden(self, rows: dict[int, dict[str, Any]]) -> None:
