@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -134,6 +136,98 @@ TABLES: dict[str, tuple[dict[str, str], str]] = {
         },
         "referrals.Referral",
     ),
+    # the chronic programmes' and family doctors' sources; a path through other tables
+    # (patient__village_id) is exported as a column of its own
+    "enr": (
+        {
+            "id": "BIGINT",
+            "patient_id": "BIGINT",
+            "village_id": "BIGINT",
+            "programme": "VARCHAR",
+            "risk_level": "VARCHAR",
+            "is_active": "BOOLEAN",
+            "last_on_target": "BOOLEAN",
+            "last_visit_date": "DATE",
+            "enrolled_on": "DATE",
+        },
+        "chronic.Enrollment",
+    ),
+    "fup": (
+        {
+            "id": "BIGINT",
+            "patient_id": "BIGINT",
+            "enrollment_id": "BIGINT",
+            "village_id": "BIGINT",
+            "programme": "VARCHAR",
+            "classification": "VARCHAR",
+            "on_target": "BOOLEAN",
+            "visit_in_year": "BIGINT",
+            "visit_date": "DATE",
+        },
+        "chronic.FollowUp",
+    ),
+    "eld": (
+        {
+            "id": "BIGINT",
+            "patient_id": "BIGINT",
+            "village_id": "BIGINT",
+            "service_date": "DATE",
+            "self_care_band": "VARCHAR",
+        },
+        "chronic.ElderlyService",
+    ),
+    "cref": (
+        {
+            "id": "BIGINT",
+            "institution_id": "BIGINT",
+            "year": "BIGINT",
+            "programme": "VARCHAR",
+            "estimated_patients": "BIGINT",
+            "quota": "BIGINT",
+            "residents_35": "BIGINT",
+        },
+        "chronic.ProgrammeReference",
+    ),
+    "fdc": (
+        {
+            "id": "BIGINT",
+            "patient_id": "BIGINT",
+            "status": "VARCHAR",
+            "is_priority": "BOOLEAN",
+            "channel": "VARCHAR",
+            "start_date": "DATE",
+            "end_date": "DATE",
+            "fee": "DECIMAL(12,2)",
+            "resident_fee": "DECIMAL(12,2)",
+            "patient__village_id": "BIGINT",
+            "patient__merged_into_id": "BIGINT",
+            "team__institution_id": "BIGINT",
+        },
+        "familydoctor.Contract",
+    ),
+    "fdt": (
+        {
+            "id": "BIGINT",
+            "status": "VARCHAR",
+            "due_on": "DATE",
+            "done_on": "DATE",
+            "contract__patient__village_id": "BIGINT",
+            "contract__team__institution_id": "BIGINT",
+        },
+        "familydoctor.Task",
+    ),
+    "fdv": (
+        {
+            "id": "BIGINT",
+            "status": "VARCHAR",
+            "home_bed_id": "BIGINT",
+            "scheduled_on": "DATE",
+            "done_on": "DATE",
+            "contract__patient__village_id": "BIGINT",
+            "contract__team__institution_id": "BIGINT",
+        },
+        "familydoctor.HomeVisit",
+    ),
 }
 SOURCE_TABLE = {
     "encounters": "enc",
@@ -142,6 +236,19 @@ SOURCE_TABLE = {
     "secondments": "sec",
     "beds": "dept",
     "population": "pop",
+    "chronic_registry": "enr",
+    "chronic_follow_ups": "fup",
+    "elderly_services": "eld",
+    "chronic_reference": "cref",
+    "fd_contracts": "fdc",
+    "fd_tasks": "fdt",
+    "fd_home_visits": "fdv",
+}
+#: Each source's base condition (``Source.base``), in DuckDB SQL.
+BASE = {
+    "residents": "b.merged_into_id IS NULL",
+    "referrals": "b.submitted_at IS NOT NULL",
+    "fd_contracts": 'b."patient__merged_into_id" IS NULL',
 }
 #: A foreign-key prefix of an ORM path -> (table it points to, column holding the key).
 JOINS = {
@@ -171,18 +278,15 @@ def duck_sql(definition: Any, county_codes: list[str]) -> str:
     joins: dict[str, str] = {}
 
     def column(path: str) -> str:
-        if "__" in path:
-            prefix, name = path.split("__", 1)
-            table, key = JOINS[prefix]
-            joins[prefix] = f"LEFT JOIN {table} AS j_{prefix} ON j_{prefix}.id = b.{key}"
-            return f"j_{prefix}.{name}"
-        return f"b.{path}"
+        if path in TABLES[base][0]:  # a column of the table, or a path exported as one
+            return f'b."{path}"'
+        prefix, name = path.rsplit("__", 1)
+        # a link: one hop named in JOINS, or a longer path to an institution exported as a column
+        table, key = JOINS.get(prefix, ("inst", f'"{prefix}_id"'))
+        joins[prefix] = f"LEFT JOIN {table} AS j_{prefix} ON j_{prefix}.id = b.{key}"
+        return f"j_{prefix}.{name}"
 
-    conditions = []
-    if definition.source == "residents":
-        conditions.append("b.merged_into_id IS NULL")
-    if definition.source == "referrals":
-        conditions.append("b.submitted_at IS NOT NULL")
+    conditions = [BASE[definition.source]] if definition.source in BASE else []
     for name, op, value in definition.filters:
         col = column(spec.fields[name].path)
         if value == "$county":
@@ -386,8 +490,13 @@ def worker() -> None:
     total, repeats = _settings()
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
-    call_command("generate_county", f"--as-of={AS_OF.isoformat()}", residents=total, seed=SEED, verbosity=0)
+    out = io.StringIO()
+    call_command(
+        "generate_county", f"--as-of={AS_OF.isoformat()}", residents=total, seed=SEED, verbosity=1, stdout=out
+    )
     generated = time.perf_counter() - started
+    summary = next((line for line in out.getvalue().splitlines() if line.startswith("Generated")), "")
+    steps = {name: float(sec) for name, sec in re.findall(r"(\w+) ([\d.]+) s\b", summary.rsplit("(", 1)[-1])}
     encounters = Encounter.objects.count()
 
     scratch = [_timed(engine.rebuild) for _ in range(max(1, repeats - 1))]
@@ -471,6 +580,7 @@ def worker() -> None:
                 "residents": total,
                 "encounters": encounters,
                 "generated": generated,
+                "steps": steps,
                 "parts": len(wanted),
                 "cells": len(cells),
                 "scratch": scratch,
@@ -575,7 +685,12 @@ def main() -> None:
         "afterwards the cells equal a rebuild. Identical: every cell equals DuckDB's, and every value "
         "per institution and for the consortium equals the one computed from DuckDB's cells.",
         "Generation of the county (not part of the figures): "
-        + ", ".join(f"{r['database']} {r['generated']:.0f} s" for r in results)
+        + "; ".join(
+            f"{r['database']} {r['generated']:.0f} s ("
+            + ", ".join(f"{k} {v:.0f}" for k, v in r.get("steps", {}).items())
+            + ")"
+            for r in results
+        )
         + ".",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs shared with other work, Python "
         f"{platform.python_version()}, measured {dt.date.today():%Y-%m-%d}.",  # noqa: DTZ011 - a label

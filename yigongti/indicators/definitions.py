@@ -246,6 +246,23 @@ SOURCES: dict[str, Source] = {
     ),
 }
 
+
+def _register_domain_sources() -> None:
+    """Sources that other domain apps describe (their ``indicator_sources.sources()``); imported
+    here, at the end of this module, because they build ``Source`` objects from it."""
+    from yigongti.chronic import indicator_sources as chronic_sources
+    from yigongti.familydoctor import indicator_sources as familydoctor_sources
+
+    SOURCES.update(chronic_sources.sources())
+    SOURCES.update(familydoctor_sources.sources())
+
+
+_register_domain_sources()
+
+#: Sources kept current by one domain signal: the signal names the touched cells, not the table.
+CHRONIC_SOURCES = ("chronic_registry", "chronic_follow_ups", "elderly_services", "chronic_reference")
+FAMILYDOCTOR_SOURCES = ("fd_contracts", "fd_tasks", "fd_home_visits")
+
 MEASURES = ("count", "sum", "distinct")
 
 
@@ -512,6 +529,11 @@ def grouped_query(defs: list[Definition], extra: Q | None = None) -> QuerySet[An
         date_field = spec.date_field or ""
         if model._meta.get_field(date_field).get_internal_type() == "DateTimeField":
             group["month"] = local_month(date_field)
+        elif connection.vendor == "sqlite":
+            # Django's TruncMonth is a Python function per row on SQLite; a date is ISO text there
+            group["month"] = Func(
+                F(date_field), template="substr(%(expressions)s, 1, 7)", output_field=CharField()
+            )
         else:
             group["month"] = TruncMonth(date_field)
     elif spec.timing == "annual":

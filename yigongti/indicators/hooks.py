@@ -1,8 +1,9 @@
 """Keep the aggregate cells current: each source's write paths tell us which cells they touched.
 
-Encounters and referrals send their own signals inside the writing transaction (keys of
-(institution id, first day of month)); for the reference tables we listen to the model signals,
-remembering a row's old key before a save so that a row that moves is taken out of its old cell.
+Encounters, referrals, bulk resident loads, the chronic programmes and family doctors send their
+own signals inside the writing transaction (keys of (institution id, first day of month or
+None)); for the reference tables we listen to the model signals, remembering a row's old key
+before a save so that a row that moves is taken out of its old cell.
 Everything runs inside the writer's transaction: the cells commit or roll back with the data.
 """
 
@@ -44,6 +45,10 @@ def _population_keys(p: Any) -> set[engine.Key]:
     return {(p.institution_id, dt.date(int(p.year), 1, 1))}
 
 
+def _reference_keys(r: Any) -> set[engine.Key]:
+    return {(r.institution_id, dt.date(int(r.year), 1, 1))}
+
+
 def _connect(model: Any, source: str, keys: Any, *, every_institution: bool = False) -> None:
     def before(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
         if raw or instance.pk is None:
@@ -71,18 +76,65 @@ def _on_referrals(sender: Any, keys: Any = (), **kwargs: Any) -> None:
     engine.refresh("referrals", set(keys), every_institution=True)
 
 
+def _on_domain(sources: tuple[str, ...]) -> Any:
+    """A receiver for a domain signal whose keys name the touched (institution, month) cells of
+    every source that domain owns (the village clinic, the team's institution, ...)."""
+
+    def receive(sender: Any, keys: Any = (), **kwargs: Any) -> None:
+        touched = set(keys)
+        for source in sources:
+            engine.refresh(source, touched)
+
+    return receive
+
+
+_CLASS = ("level", "kind", "code")
+
+
+def _institution_before(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    if raw or instance.pk is None:
+        return
+    old = sender._default_manager.filter(pk=instance.pk).values_list(*_CLASS).first()
+    setattr(instance, _OLD, old)
+
+
+def _institution_after(
+    sender: Any, instance: Any, raw: bool = False, created: bool = False, **kwargs: Any
+) -> None:
+    """An institution's level, kind or code changed: every source with a part filtered on an
+    institution's level, kind or code is recomputed (rare, and any row may be attributed to
+    another institution than the one filtered on, so no narrower set of cells is safe)."""
+    old = getattr(instance, _OLD, None)
+    if raw or created or old is None or old == tuple(getattr(instance, f) for f in _CLASS):
+        return
+    from .models import IndicatorPart
+
+    classed = {
+        p.source
+        for p in IndicatorPart.objects.all()
+        if any(
+            p.parsed().spec.fields[f].path.endswith(tuple(f"__{c}" for c in _CLASS))
+            for f, _o, _v in p.parsed().filters
+        )
+    }
+    if classed:
+        engine.rebuild(sources=classed)
+
+
 def _on_catalogue(sender: Any, instance: Any = None, raw: bool = False, **kwargs: Any) -> None:
     if not raw:
         engine.sync_parts()
 
 
 def connect() -> None:
-    from yigongti.institutions.models import Department, Secondment
+    from yigongti.institutions.models import Department, Institution, Secondment
     from yigongti.patients.models import Patient
 
     from .models import Indicator, PopulationReference
 
     _connect(Patient, "residents", _patient_keys)
+    pre_save.connect(_institution_before, sender=Institution, weak=False, dispatch_uid="indicators.inst.pre")
+    post_save.connect(_institution_after, sender=Institution, weak=False, dispatch_uid="indicators.inst.post")
     _connect(Secondment, "secondments", _secondment_keys, every_institution=True)
     _connect(Department, "beds", _department_keys)
     _connect(PopulationReference, "population", _population_keys)
@@ -94,6 +146,25 @@ def connect() -> None:
         pass
     else:
         encounters_changed.connect(_on_encounters, weak=False, dispatch_uid="indicators.encounters")
+    from yigongti.chronic.models import ProgrammeReference
+    from yigongti.chronic.signals import chronic_changed
+    from yigongti.familydoctor.signals import familydoctor_changed
+    from yigongti.patients.signals import residents_changed
+
+    from .definitions import CHRONIC_SOURCES, FAMILYDOCTOR_SOURCES
+
+    # bulk resident loads (the demo's COPY, import_residents) write without model saves;
+    # contracts of the residents are counted only while the resident is not merged
+    residents_changed.connect(
+        _on_domain(("residents", "fd_contracts")), weak=False, dispatch_uid="indicators.residents"
+    )
+
+    # the chronic app's reference rows are written by model saves (reference_compute, the admin)
+    _connect(ProgrammeReference, "chronic_reference", _reference_keys)
+    chronic_changed.connect(_on_domain(CHRONIC_SOURCES), weak=False, dispatch_uid="indicators.chronic")
+    familydoctor_changed.connect(
+        _on_domain(FAMILYDOCTOR_SOURCES), weak=False, dispatch_uid="indicators.familydoctor"
+    )
     try:
         from yigongti.referrals.signals import referrals_changed  # type: ignore[import-not-found,unused-ignore]
     except ImportError:

@@ -177,7 +177,10 @@ class IndicatorCell(models.Model):
     class Meta:
         verbose_name = _("indicator cell")
         verbose_name_plural = _("indicator cells")
-        indexes = [models.Index(fields=["part", "month", "institution_id"], name="ind_cell_part_month")]
+        # value last: the dashboard's sums read the index alone (no lookup of each row)
+        indexes = [
+            models.Index(fields=["part", "month", "institution_id", "value"], name="ind_cell_covering")
+        ]
 
     def __str__(self) -> str:
         return f"{self.part_id} {self.institution_id} {self.month}: {self.value}"

@@ -1,10 +1,9 @@
 """The seed catalogue: the consortium monitoring indicators that our tables can compute today.
 
-Loaded by the data migration (so every database, test databases included, has it) and by
-``load()`` for callers that emptied the table. Indicators whose tables do not exist yet
-(hypertension and diabetes management, elderly checks, remote consultations and exams,
-satisfaction surveys) are left out: the app that brings the table adds its source to
-``definitions.SOURCES`` and its indicators as rows, without code here.
+Loaded by the data migration and after every migrate / test flush (``load()``, which never
+overwrites an official's correction). The chronic programmes and family doctors describe their
+own indicators (``indicator_sources.CATALOGUE`` of each app), appended here. Indicators whose
+tables do not exist yet (remote consultations and exams, satisfaction surveys) are left out.
 """
 
 from __future__ import annotations
@@ -267,6 +266,30 @@ CATALOGUE: list[dict[str, Any]] = [
         source_document=DOC_2020,
     ),
 ]
+
+
+def _domain_rows() -> list[dict[str, Any]]:
+    """The chronic programmes' and family doctors' seed indicators (their ``CATALOGUE``), with
+    one correction: "standard management" counts each registry entry once a year, at its fourth
+    follow-up of the year (``visit_in_year = 4``). Their draft counted distinct entries among
+    follow-ups numbered 4 or more, which this language sums per month: a patient seen in
+    October, November and December was counted three times in the year."""
+    from yigongti.chronic.indicator_sources import CATALOGUE as CHRONIC
+    from yigongti.familydoctor.indicator_sources import CATALOGUE as FAMILYDOCTOR
+
+    rows = []
+    for item in [*CHRONIC, *FAMILYDOCTOR]:
+        item = dict(item)
+        num = item["numerator"]
+        if item["code"].endswith("_standard_management_rate"):
+            filters = [f for f in num["filters"] if f["field"] != "visit_in_year"]
+            filters.append({"field": "visit_in_year", "op": "eq", "value": 4})
+            item["numerator"] = {"source": num["source"], "filters": filters, "measure": "count"}
+        rows.append(item)
+    return rows
+
+
+CATALOGUE += _domain_rows()
 
 
 def load(apps: Any = None) -> int:

@@ -299,12 +299,13 @@ def values_for(
     names = group_names(by, where)
     targets = _targets(indicators, {period.year})
     rows: list[Row] = []
+    consortium_of = {group: _row_consortium(by, group, where, home) for group in groups}
     for indicator in indicators:
         p = parts[indicator.pk]
         for group in groups:
             current = value_of(indicator, p, now.get(group, {}))
             previous = value_of(indicator, p, before.get(group, {}))
-            cons = _row_consortium(by, group, where, home)
+            cons = consortium_of[group]
             target = targets.get((indicator.pk, cons, period.year)) if cons else None
             row = Row(indicator, group, names.get(group, group), current, previous, target)
             if current.value is not None and previous.value is not None:
