@@ -4,6 +4,7 @@ services, which keep the worklist and the audit trail)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib import admin
@@ -12,6 +13,11 @@ from django.http import HttpRequest
 from yigongti.core.admin import AuditedModelAdmin
 
 from .models import Enrollment, ProgrammeReference, Task
+from .signals import send_changed
+
+
+def _reference_keys(row: ProgrammeReference | None) -> set[tuple[int, dt.date | None]]:
+    return set() if row is None else {(row.institution_id, dt.date(int(row.year), 1, 1))}
 
 
 class _ReadOnly(AuditedModelAdmin):
@@ -38,6 +44,17 @@ class ProgrammeReferenceAdmin(AuditedModelAdmin):
     )
     list_filter = ("year", "programme")
     raw_id_fields = ("institution",)
+
+    # the admin's change and delete views are atomic: the signal is sent inside their transaction
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        old = ProgrammeReference.objects.filter(pk=obj.pk).first() if change and obj.pk else None
+        super().save_model(request, obj, form, change)
+        send_changed(_reference_keys(old) | _reference_keys(obj))
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        keys = _reference_keys(obj)
+        super().delete_model(request, obj)
+        send_changed(keys)
 
 
 @admin.register(Enrollment)

@@ -5,3 +5,13 @@ from django.utils.translation import gettext_lazy as _
 class ChronicConfig(AppConfig):
     name = "yigongti.chronic"
     verbose_name = _("Chronic disease and the elderly")
+
+    def ready(self) -> None:
+        """The registers answer the family-doctor priority groups hypertension and diabetes
+        (one-way: chronic imports ``familydoctor.hooks``; familydoctor never imports chronic)."""
+        from yigongti.familydoctor import hooks
+
+        from .priority import registry_groups
+
+        if registry_groups not in hooks.PRIORITY_RESOLVERS:
+            hooks.PRIORITY_RESOLVERS.append(registry_groups)

@@ -484,13 +484,16 @@ def reference_compute(
         if programme not in REGISTRIES or not (Decimal(0) < Decimal(rate) < Decimal(1)):
             raise InvalidInput(_("A prevalence is a share between 0 and 1."), field="prevalence")
     mid_year = dt.date(year, 7, 1)
-    written = 0
+    existing = {(r.institution_id, r.programme): r for r in ProgrammeReference.objects.filter(year=year)}
+    new_rows: list[ProgrammeReference] = []
+    touched: list[ProgrammeReference] = []
+    now = timezone.now()
     # elderly rows: everyone aged 65 or over is eligible (prevalence 1)
     for programme, rate, age in [
         *((p, r, 35) for p, r in rates.items()),
         (Programme.ELDERLY, Decimal(1), 65),
     ]:
-        counts = dict(
+        counts = (
             Patient.objects.filter(
                 birth_date__lte=rules.birthday(mid_year, -age),
                 village__isnull=False,
@@ -500,19 +503,27 @@ def reference_compute(
             .annotate(n=Count("id"))
             .values_list("village_id", "n")
         )
-        for village_id, n in counts.items():
+        for village_id, n in counts:
             estimated = int((Decimal(n) * Decimal(rate)).to_integral_value())
-            row, _created = ProgrammeReference.objects.get_or_create(
-                institution_id=village_id,
-                year=year,
-                programme=programme,
-                defaults={"prevalence": rate, "residents_35": n, "estimated_patients": estimated},
-            )
+            row = existing.get((village_id, programme))
+            if row is None:
+                row = ProgrammeReference(institution_id=village_id, year=year, programme=programme)
+                new_rows.append(row)
+            else:
+                row.updated_at = now
+                touched.append(row)
             row.prevalence, row.residents_35, row.estimated_patients = Decimal(rate), n, estimated
             if quota_share is not None and not row.quota and programme != Programme.ELDERLY:
                 row.quota = int((estimated * quota_share).to_integral_value())
-            row.save()
-            written += 1
+    # set-based (one statement per batch, not a save per village); the signal names the cells
+    ProgrammeReference.objects.bulk_create(new_rows, batch_size=1000)
+    ProgrammeReference.objects.bulk_update(
+        touched,
+        ["prevalence", "residents_35", "estimated_patients", "quota", "updated_at"],
+        batch_size=1000,
+    )
+    written = len(new_rows) + len(touched)
+    send_changed({(r.institution_id, dt.date(year, 1, 1)) for r in (*new_rows, *touched)})
     audit(
         actor=actor,
         verb="chronic.reference_compute",

@@ -12,4 +12,5 @@ chronic_changed = Signal()
 
 
 def send_changed(keys: set[tuple[int, dt.date | None]]) -> None:
-    chronic_changed.send(sender="chronic", keys=keys)
+    if keys:
+        chronic_changed.send(sender="chronic", keys=keys)

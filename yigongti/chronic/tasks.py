@@ -17,7 +17,7 @@ from django.db.models import OuterRef, Q, Subquery
 
 from yigongti.patients.models import Patient
 
-from . import rules
+from . import bulk, rules
 from .choices import REGISTRIES, Programme, TaskStatus
 from .models import ElderlyService, Enrollment, FollowUp, Screening, Task
 
@@ -206,28 +206,23 @@ def wants_all(today: dt.date) -> Iterator[Want]:
 
 
 def _insert(wants: Iterable[Want]) -> int:
-    batch: list[Task] = []
-    count = 0
-    for w in wants:
-        batch.append(
-            Task(
-                patient_id=w.patient_id,
-                village_id=w.village_id,
-                programme=w.programme,
-                outcome=w.outcome,
-                due_on=w.due_on,
-                priority=w.priority,
-                rule_version=rules.VERSION,
-            )
-        )
-        if len(batch) >= BATCH:
-            Task.objects.bulk_create(batch)
-            count += len(batch)
-            batch = []
-    if batch:
-        Task.objects.bulk_create(batch)
-        count += len(batch)
-    return count
+    """Set-based: COPY / executemany of plain rows (``bulk.insert``), not model instances."""
+    return bulk.insert(
+        Task,
+        (
+            {
+                "patient_id": w.patient_id,
+                "village_id": w.village_id,
+                "programme": w.programme,
+                "outcome": w.outcome,
+                "due_on": w.due_on,
+                "priority": w.priority,
+                "status": TaskStatus.OPEN,
+                "rule_version": rules.VERSION,
+            }
+            for w in wants
+        ),
+    )
 
 
 @transaction.atomic

@@ -6,7 +6,9 @@ urgent).
 Prevalence among residents aged 35 or over, rising with age (about 15 % hypertension and 5 %
 type 2 diabetes managed overall); each patient has a control propensity (about two in three
 controlled at a visit); about 65 % of residents aged 65 or over had their annual service. All
-rows are bulk-inserted (no per-row audit); the rebuild writes the one audit row.
+rows are inserted set-based (``chronic.bulk``: COPY on PostgreSQL, executemany on SQLite; no
+per-row audit); the rebuild writes the one audit row, and ``chronic_changed`` is sent with every
+village written.
 """
 
 from __future__ import annotations
@@ -17,15 +19,15 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from yigongti.chronic import rules
+from yigongti.chronic import bulk, rules
 from yigongti.chronic.choices import Adherence, Classification, Programme, VisitMode
 from yigongti.chronic.models import ElderlyService, Enrollment, FollowUp, Screening
 from yigongti.chronic.services import reference_compute, tasks_rebuild
+from yigongti.chronic.signals import send_changed
 from yigongti.patients.models import Patient
 
 from .structure import County
 
-BATCH = 5000
 #: (minimum age, hypertension, diabetes) managed prevalence by age band.
 PREVALENCE = ((65, 0.24, 0.075), (50, 0.16, 0.055), (35, 0.07, 0.025))
 ELDERLY_SERVED = 0.65
@@ -70,24 +72,25 @@ def _classify(programme: str, data: dict[str, Any], previous: str | None) -> tup
     return c, rules.glucose_on_target(fpg)
 
 
-def _visits(rng: random.Random, entry: Enrollment, as_of: dt.date) -> Iterator[FollowUp]:
+def _visits(rng: random.Random, entry: dict[str, Any], as_of: dt.date) -> Iterator[dict[str, Any]]:
     """A year of visits: quarterly when controlled, two weeks after an uncontrolled one; some
     patients stop coming (their task becomes overdue)."""
     good_rate = rng.uniform(0.45, 0.9)
-    day = max(entry.enrolled_on + dt.timedelta(days=rng.randint(3, 14)), as_of - dt.timedelta(days=365))
+    day = max(entry["enrolled_on"] + dt.timedelta(days=rng.randint(3, 14)), as_of - dt.timedelta(days=365))
+    programme = entry["programme"]
     previous: str | None = None
     lapses = rng.random() < 0.12
     weight = Decimal(str(round(rng.uniform(48, 85), 1)))
     height = Decimal(str(rng.randint(150, 178)))
     while day <= as_of:
-        data = _reading(rng, entry.programme, rng.random() < good_rate)
-        classification, on_target = _classify(entry.programme, data, previous)
-        due, _priority = rules.next_task(entry.programme, day, classification)
-        yield FollowUp(
-            enrollment=entry,
-            patient_id=entry.patient_id,
-            village_id=entry.village_id,
-            programme=entry.programme,
+        data = _reading(rng, programme, rng.random() < good_rate)
+        classification, on_target = _classify(programme, data, previous)
+        due, _priority = rules.next_task(programme, day, classification)
+        yield dict(
+            enrollment_id=entry["id"],
+            patient_id=entry["patient_id"],
+            village_id=entry["village_id"],
+            programme=programme,
             visit_date=day,
             mode=rng.choice([VisitMode.CLINIC, VisitMode.CLINIC, VisitMode.HOME, VisitMode.PHONE]),
             weight_kg=weight,
@@ -114,7 +117,7 @@ def _enrollments(
     as_of: dt.date,
     login: int | None,
     scale: float,
-) -> list[Enrollment]:
+) -> list[dict[str, Any]]:
     rows = []
     for pk, village, born in people:
         age = _age(born, as_of)
@@ -125,25 +128,21 @@ def _enrollments(
             years = min(max(age - 30, 1), 12)
             diagnosed = as_of - dt.timedelta(days=rng.randint(40, 365 * years))
             rows.append(
-                Enrollment(
-                    patient_id=pk,
-                    village_id=village,
-                    programme=programme,
-                    diagnosed_on=diagnosed,
-                    enrolled_on=min(
+                {
+                    "patient_id": pk,
+                    "village_id": village,
+                    "programme": programme,
+                    "diagnosed_on": diagnosed,
+                    "enrolled_on": min(
                         diagnosed + dt.timedelta(days=rng.randint(0, 60)), as_of - dt.timedelta(days=20)
                     ),
-                    source=rng.choice(["screening", "outpatient", "outpatient", "health_check", "hospital"]),
-                    risk_level=rng.choice(["low", "medium", "medium", "high", "very_high"]),
-                )
+                    "source": rng.choice(
+                        ["screening", "outpatient", "outpatient", "health_check", "hospital"]
+                    ),
+                    "risk_level": rng.choice(["low", "medium", "medium", "high", "very_high"]),
+                }
             )
     return rows
-
-
-def _bulk(model: Any, rows: list[Any]) -> int:
-    for i in range(0, len(rows), BATCH):
-        model.objects.bulk_create(rows[i : i + BATCH])
-    return len(rows)
 
 
 def generate(
@@ -168,62 +167,73 @@ def generate(
         .first()
     )
     entries = _enrollments(rng, people, as_of, login, scale)
+    for pk, entry in zip(bulk.next_ids(Enrollment, len(entries)), entries, strict=True):
+        entry["id"] = pk  # the follow-ups point at their entry
     demo_village = county.demo_village.pk
     urgent_left = 3
-    follow_ups: list[FollowUp] = []
+    follow_ups: list[dict[str, Any]] = []
     for entry in entries:
         visits = list(_visits(rng, entry, as_of))
-        if visits and entry.village_id == demo_village and urgent_left > 0:
+        if visits and entry["village_id"] == demo_village and urgent_left > 0:
             last = visits[-1]
-            if last.visit_date >= as_of - dt.timedelta(days=12) and entry.programme == Programme.HYPERTENSION:
+            recent = last["visit_date"] >= as_of - dt.timedelta(days=12)
+            if recent and entry["programme"] == Programme.HYPERTENSION:
                 # a few urgent findings in the demo village's last fortnight, for the worklist
-                last.sbp, last.dbp, last.on_target = 186, 108, False
-                last.classification = Classification.URGENT
-                last.next_due_on = rules.next_task(entry.programme, last.visit_date, Classification.URGENT)[0]
-                last.symptoms = "头痛、头晕"
+                last.update(sbp=186, dbp=108, on_target=False, symptoms="头痛、头晕")
+                last["classification"] = Classification.URGENT
+                last["next_due_on"] = rules.next_task(
+                    entry["programme"], last["visit_date"], Classification.URGENT
+                )[0]
                 urgent_left -= 1
         in_year: dict[int, int] = {}
         for v in visits:
-            in_year[v.visit_date.year] = v.visit_in_year = in_year.get(v.visit_date.year, 0) + 1
+            year = v["visit_date"].year
+            in_year[year] = v["visit_in_year"] = in_year.get(year, 0) + 1
         if visits:
-            entry.last_visit_date, entry.last_on_target = visits[-1].visit_date, visits[-1].on_target
+            entry["last_visit_date"], entry["last_on_target"] = (
+                visits[-1]["visit_date"],
+                visits[-1]["on_target"],
+            )
         follow_ups.extend(visits)
-    _bulk(Enrollment, entries)  # the follow-ups take the entries' new keys when they are written
-    _bulk(FollowUp, follow_ups)
-    registered = {e.patient_id for e in entries if e.programme == Programme.HYPERTENSION}
-    services: list[ElderlyService] = []
-    screenings: list[Screening] = []
+    bulk.insert(Enrollment, entries, with_id=True)
+    bulk.reset_sequence(Enrollment)
+    bulk.insert(FollowUp, follow_ups)
+    registered = {e["patient_id"] for e in entries if e["programme"] == Programme.HYPERTENSION}
+    services: list[dict[str, Any]] = []
+    screenings: list[dict[str, Any]] = []
     for pk, village, born in people:
         age = _age(born, as_of)
         if age >= 65 and rng.random() < ELDERLY_SERVED:
             score = rng.choice([0, 0, 0, 1, 2, 3, 5, 7, 10, 20])
             services.append(
-                ElderlyService(
-                    patient_id=pk,
-                    village_id=village,
-                    service_date=as_of - dt.timedelta(days=rng.randint(1, 364)),
-                    self_care_score=score,
-                    self_care_band=rules.self_care_band(score),
-                    lifestyle=rng.choice(["", "吸烟", "少运动", "饮食偏咸"]),
-                    sbp=rng.randint(112, 165),
-                    dbp=rng.randint(66, 96),
-                    tests="血常规、尿常规、肝功能、肾功能、血脂、心电图、腹部B超",
-                    guidance=rng.choice(["健康指导", "防跌倒指导", "饮食运动指导"]),
-                )
+                {
+                    "patient_id": pk,
+                    "village_id": village,
+                    "service_date": as_of - dt.timedelta(days=rng.randint(1, 364)),
+                    "self_care_score": score,
+                    "self_care_band": rules.self_care_band(score),
+                    "lifestyle": rng.choice(["", "吸烟", "少运动", "饮食偏咸"]),
+                    "sbp": rng.randint(112, 165),
+                    "dbp": rng.randint(66, 96),
+                    "tests": "血常规、尿常规、肝功能、肾功能、血脂、心电图、腹部B超",
+                    "guidance": rng.choice(["健康指导", "防跌倒指导", "饮食运动指导"]),
+                }
             )
         if pk not in registered and rng.random() < SCREENED:
             screenings.append(
-                Screening(
-                    patient_id=pk,
-                    village_id=village,
-                    screened_on=as_of - dt.timedelta(days=rng.randint(1, 360)),
-                    sbp=rng.randint(108, 139),
-                    dbp=rng.randint(64, 89),
-                    high_risk=rng.random() < 0.25,
-                )
+                {
+                    "patient_id": pk,
+                    "village_id": village,
+                    "screened_on": as_of - dt.timedelta(days=rng.randint(1, 360)),
+                    "sbp": rng.randint(108, 139),
+                    "dbp": rng.randint(64, 89),
+                    "high_risk": rng.random() < 0.25,
+                }
             )
-    _bulk(ElderlyService, services)
-    _bulk(Screening, screenings)
+    bulk.insert(ElderlyService, services)
+    bulk.insert(Screening, screenings)
+    # the indicators' cells of every village written (every month: a year of history)
+    send_changed({(v, None) for v in {r["village_id"] for r in (*entries, *services)}})
     open_tasks = tasks_rebuild(today=as_of)
     for year in (as_of.year - 1, as_of.year):
         reference_compute(actor=None, year=year, quota_share=QUOTA_SHARE)

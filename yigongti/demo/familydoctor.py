@@ -4,10 +4,12 @@ public-health worker of the township centre; every third team has a county speci
 and a year of contracts.
 
 Packages and teams go through the services (a few hundred rows, audited). Contracts, their plans
-and their history are bulk-inserted (tens of thousands of rows; one ``familydoctor.demo_load``
-audit row records the counts), following the national picture: about 40 % of residents signed,
-priority groups about 75 %. Chronic conditions and the other non-age groups are drawn at their
-usual prevalence, as staff would tick them; age groups come from the birth date.
+and their history are inserted set-based (``chronic.bulk``: COPY on PostgreSQL, executemany on
+SQLite, keys assigned here; one ``familydoctor.demo_load`` audit row records the counts, and
+``familydoctor_changed`` names every team's and village's cells), following the national
+picture: about 40 % of residents signed, priority groups about 75 %. Chronic conditions and the
+other non-age groups are drawn at their usual prevalence, as staff would tick them; age groups
+come from the birth date.
 """
 
 from __future__ import annotations
@@ -18,9 +20,7 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import CharField, Value
-from django.db.models.functions import Cast, Concat, ExtractYear, LPad
-
+from yigongti.chronic import bulk
 from yigongti.core.audit import audit
 from yigongti.familydoctor import services
 from yigongti.familydoctor.choices import (
@@ -34,6 +34,7 @@ from yigongti.familydoctor.choices import (
 )
 from yigongti.familydoctor.hooks import age_groups, age_on
 from yigongti.familydoctor.models import Contract, HomeBed, HomeVisit, ServicePackage, Task, Team
+from yigongti.familydoctor.signals import send_changed
 from yigongti.institutions.models import Institution, Staff
 from yigongti.patients.models import Patient
 
@@ -235,8 +236,43 @@ def _login_patient(as_of: dt.date) -> int | None:
 
 class _Plan:
     def __init__(self) -> None:
-        self.contracts: list[Contract] = []
+        self.contracts: list[dict[str, Any]] = []
         self.packs: list[list[ServicePackage]] = []
+
+
+def _contract(
+    p: Any, start: dt.date, groups: list[str], mine: bool, rng: random.Random, as_of: dt.date
+) -> tuple[dict[str, Any], dt.date]:
+    status = ContractStatus.ACTIVE
+    roll = rng.random()
+    if not mine and roll < 0.02:
+        status = ContractStatus.PENDING
+        start = as_of + dt.timedelta(days=rng.randint(0, 6))
+    elif not mine and roll < 0.04:
+        status = ContractStatus.TERMINATED
+    elif not mine and roll < 0.07:  # last year's term, not renewed
+        status = ContractStatus.EXPIRED
+        start = start - dt.timedelta(days=365)
+    end = services.add_years(start, 1) - dt.timedelta(days=1)
+    c: dict[str, Any] = {
+        "patient_id": p.pk,
+        "status": status,
+        "channel": Channel.ONLINE if rng.random() < 0.18 else Channel.CLINIC,
+        "start_date": start,
+        "end_date": end,
+        "priority_groups": groups,
+        "is_priority": bool(groups),
+        "confirmed_on": None if status == ContractStatus.PENDING else start,
+        "paper_signature": status != ContractStatus.PENDING and rng.random() < 0.6,
+        "ended_on": None,
+        "end_reason": "",
+    }
+    if status == ContractStatus.TERMINATED:
+        c["ended_on"] = min(as_of, start + dt.timedelta(days=rng.randint(30, 300)))
+        c["end_reason"] = rng.choice(["迁出本县", "本人要求解约", "死亡"])
+    elif status == ContractStatus.EXPIRED:
+        c["ended_on"] = end
+    return c, start
 
 
 def generate(county: County, *, seed: int, as_of: dt.date, residents: int) -> dict[str, int]:
@@ -257,145 +293,124 @@ def generate(county: County, *, seed: int, as_of: dt.date, residents: int) -> di
             continue
         if mine:  # the demo login: hypertension (a personalised package), plus her age group if any
             groups = [g for g in ("elderly", "hypertension") if g == "hypertension" or g in groups]
-        status = ContractStatus.ACTIVE
-        roll = rng.random()
-        if not mine and roll < 0.02:
-            status = ContractStatus.PENDING
-            start = as_of + dt.timedelta(days=rng.randint(0, 6))
-        elif not mine and roll < 0.04:
-            status = ContractStatus.TERMINATED
-        elif not mine and roll < 0.07:  # last year's term, not renewed
-            status = ContractStatus.EXPIRED
-            start = start - dt.timedelta(days=365)
-        end = services.add_years(start, 1) - dt.timedelta(days=1)
+        c, start = _contract(p, start, groups, mine, rng, as_of)
         packs = [packages["BASIC"], *(packages[PACKAGE_OF_GROUP[g]] for g in groups if g in PACKAGE_OF_GROUP)]
-        c = Contract(
-            number=f"tmp-{p.pk}",
-            patient_id=p.pk,
-            team=teams[p.village_id or 0],
-            status=status,
-            channel=Channel.ONLINE if rng.random() < 0.18 else Channel.CLINIC,
-            start_date=start,
-            end_date=end,
-            priority_groups=groups,
-            is_priority=bool(groups),
+        c.update(
+            team_id=teams[p.village_id or 0].pk,
             fee=sum((x.price for x in packs), Decimal("0")),
             resident_fee=sum((x.resident_pays for x in packs), Decimal("0")),
-            confirmed_on=None if status == ContractStatus.PENDING else start,
-            paper_signature=status != ContractStatus.PENDING and rng.random() < 0.6,
         )
-        if status == ContractStatus.TERMINATED:
-            c.ended_on = min(as_of, start + dt.timedelta(days=rng.randint(30, 300)))
-            c.end_reason = rng.choice(["迁出本县", "本人要求解约", "死亡"])
-        elif status == ContractStatus.EXPIRED:
-            c.ended_on = end
         plan.contracts.append(c)
         plan.packs.append(packs)
-    Contract.objects.bulk_create(plan.contracts, batch_size=2000)
-    Contract.objects.filter(number__startswith="tmp-").update(
-        number=Concat(
-            Value("QY"),
-            Cast(ExtractYear("start_date"), CharField()),
-            LPad(Cast("id", CharField()), 8, Value("0")),
-            output_field=CharField(),
-        )
-    )
+    for pk, c in zip(bulk.next_ids(Contract, len(plan.contracts)), plan.contracts, strict=True):
+        c["id"], c["number"] = pk, f"QY{c['start_date']:%Y}{pk:08d}"
+    bulk.insert(Contract, plan.contracts, with_id=True)
+    bulk.reset_sequence(Contract)
     through = Contract.packages.through
-    links = [
-        through(contract_id=c.pk, servicepackage_id=x.pk)
-        for c, packs in zip(plan.contracts, plan.packs, strict=True)
-        for x in packs
-    ]
-    through.objects.bulk_create(links, batch_size=5000)
-    counts.update(contracts=len(plan.contracts), priority=sum(1 for c in plan.contracts if c.is_priority))
+    bulk.insert(
+        through,
+        (
+            {"contract_id": c["id"], "servicepackage_id": x.pk}
+            for c, packs in zip(plan.contracts, plan.packs, strict=True)
+            for x in packs
+        ),
+    )
+    counts.update(contracts=len(plan.contracts), priority=sum(1 for c in plan.contracts if c["is_priority"]))
     counts["tasks"], counts["tasks_done"] = _tasks(plan, as_of, rng)
     counts.update(_visits_and_beds(plan, as_of, rng))
+    institutions = {t.institution_id for t in teams.values()} | set(teams)
+    send_changed({(inst, None) for inst in institutions})  # every month of every team and village
     audit(actor=None, verb="familydoctor.demo_load", subject=county.consortium, after=dict(counts))
     return dict(counts)
 
 
 def _tasks(plan: _Plan, as_of: dt.date, rng: random.Random) -> tuple[int, int]:
-    tasks: list[Task] = []
+    items = {
+        p.pk: [(i.pk, i.times_per_year) for i in p.items.all()]
+        for p in ServicePackage.objects.prefetch_related("items")
+    }
+    tasks: list[dict[str, Any]] = []
     done = 0
     for c, packs in zip(plan.contracts, plan.packs, strict=True):
-        if c.status == ContractStatus.PENDING:
+        if c["status"] == ContractStatus.PENDING:
             continue
-        last = c.ended_on or as_of
-        for t in services.plan_tasks(c, packs):
-            if t.due_on <= last and rng.random() < DONE_RATE:
-                t.status, t.done_on = (
-                    TaskStatus.DONE,
-                    max(c.start_date, t.due_on - dt.timedelta(days=rng.randint(0, 40))),
-                )
-                t.result = "已完成"
-                done += 1
-            elif c.status == ContractStatus.TERMINATED:  # terminating cancels what was still open
-                t.status = TaskStatus.CANCELLED
-            tasks.append(t)
-    Task.objects.bulk_create(tasks, batch_size=5000)
+        last = c["ended_on"] or as_of
+        terminated = c["status"] == ContractStatus.TERMINATED
+        for package in packs:
+            for item_id, times in items[package.pk]:
+                for due in services.due_dates(c["start_date"], c["end_date"], times):
+                    t: dict[str, Any] = {"contract_id": c["id"], "item_id": item_id, "due_on": due}
+                    if due <= last and rng.random() < DONE_RATE:
+                        t["status"] = TaskStatus.DONE
+                        t["done_on"] = max(c["start_date"], due - dt.timedelta(days=rng.randint(0, 40)))
+                        t["result"] = "已完成"
+                        done += 1
+                    elif terminated:  # terminating cancels what was still open
+                        t["status"] = TaskStatus.CANCELLED
+                    else:
+                        t["status"] = TaskStatus.OPEN
+                    tasks.append(t)
+    bulk.insert(Task, tasks)
     return len(tasks), done
 
 
+def _visit(c: dict[str, Any], day: dt.date, purpose: str, status: str, note: str) -> dict[str, Any]:
+    done = status == VisitStatus.DONE
+    return {
+        "contract_id": c["id"],
+        "scheduled_on": day,
+        "purpose": purpose,
+        "status": status,
+        "done_on": day if done else None,
+        "note": note if done else "",
+    }
+
+
 def _visits_and_beds(plan: _Plan, as_of: dt.date, rng: random.Random) -> dict[str, int]:
-    visits: list[HomeVisit] = []
-    beds: list[HomeBed] = []
-    bed_visits: list[tuple[int, HomeVisit]] = []
+    visits: list[dict[str, Any]] = []
+    beds: list[dict[str, Any]] = []
     for c in plan.contracts:
-        if c.status != ContractStatus.ACTIVE or not ({"elderly", "disabled"} & set(c.priority_groups)):
+        if c["status"] != ContractStatus.ACTIVE or not ({"elderly", "disabled"} & set(c["priority_groups"])):
             continue
         roll = rng.random()
         if roll < 0.15:
-            day = c.start_date + dt.timedelta(days=rng.randint(10, 60))
+            day = c["start_date"] + dt.timedelta(days=rng.randint(10, 60))
             while day <= as_of + dt.timedelta(days=14):
                 past = day <= as_of
-                visits.append(
-                    HomeVisit(
-                        contract=c,
-                        scheduled_on=day,
-                        purpose=rng.choice(["上门巡诊", "测血压、用药指导", "康复指导"]),
-                        status=(VisitStatus.DONE if rng.random() < 0.9 else VisitStatus.MISSED)
-                        if past
-                        else VisitStatus.SCHEDULED,
-                        done_on=day if past else None,
-                        note="生命体征平稳" if past else "",
-                    )
+                purpose = rng.choice(["上门巡诊", "测血压、用药指导", "康复指导"])
+                status = (
+                    (VisitStatus.DONE if rng.random() < 0.9 else VisitStatus.MISSED)
+                    if past
+                    else VisitStatus.SCHEDULED
                 )
+                visits.append(_visit(c, day, purpose, status, "生命体征平稳"))
                 day += dt.timedelta(days=rng.randint(45, 100))
         elif roll < 0.17:
-            admitted = max(c.start_date, as_of - dt.timedelta(days=rng.randint(5, 200)))
+            admitted = max(c["start_date"], as_of - dt.timedelta(days=rng.randint(5, 200)))
             open_bed = rng.random() < 0.4
             discharged = None if open_bed else min(as_of, admitted + dt.timedelta(days=rng.randint(14, 60)))
-            bed = HomeBed(
-                contract=c,
-                admitted_on=admitted,
-                discharged_on=discharged,
-                reason=rng.choice(
+            bed = {
+                "contract_id": c["id"],
+                "admitted_on": admitted,
+                "discharged_on": discharged,
+                "reason": rng.choice(
                     ["脑卒中后遗症康复", "晚期肿瘤姑息治疗", "慢性阻塞性肺疾病", "长期卧床压疮护理"]
                 ),
-                status=BedStatus.OPEN if open_bed else BedStatus.DISCHARGED,
-                discharge_note="" if open_bed else "病情稳定，撤床",
-            )
+                "status": BedStatus.OPEN if open_bed else BedStatus.DISCHARGED,
+                "discharge_note": "" if open_bed else "病情稳定，撤床",
+            }
             beds.append(bed)
             day, stop = admitted, discharged or as_of + dt.timedelta(days=7)
             while day <= stop:
-                past = day <= as_of
-                bed_visits.append(
-                    (
-                        len(beds) - 1,
-                        HomeVisit(
-                            contract=c,
-                            scheduled_on=day,
-                            purpose="家庭病床查床",
-                            status=VisitStatus.DONE if past else VisitStatus.SCHEDULED,
-                            done_on=day if past else None,
-                            note="查床、换药" if past else "",
-                        ),
-                    )
-                )
+                status = VisitStatus.DONE if day <= as_of else VisitStatus.SCHEDULED
+                visits.append(_visit(c, day, "家庭病床查床", status, "查床、换药") | {"home_bed": bed})
                 day += dt.timedelta(days=7)
-    HomeBed.objects.bulk_create(beds, batch_size=1000)
-    for index, visit in bed_visits:
-        visit.home_bed = beds[index]
-        visits.append(visit)
-    HomeVisit.objects.bulk_create(visits, batch_size=5000)
+    for pk, bed in zip(bulk.next_ids(HomeBed, len(beds)), beds, strict=True):
+        bed["id"] = pk
+    bulk.insert(HomeBed, beds, with_id=True)
+    bulk.reset_sequence(HomeBed)
+    for v in visits:
+        if "home_bed" in v:
+            v["home_bed_id"] = v.pop("home_bed")["id"]
+    bulk.insert(HomeVisit, visits)
     return {"home_visits": len(visits), "home_beds": len(beds)}

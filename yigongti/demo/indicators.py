@@ -2,9 +2,10 @@
 population of each village (so that the health-record filing rate lands near Liupanshui's
 95.27 %), and the aggregate cells of the sources that were bulk-loaded without signals.
 
-Runs last, after every other demo step: encounters and referrals have already sent their
-signals (their cells are current); residents, departments and secondments are recomputed here
-because the residents were bulk-inserted.
+Runs last, after every other demo step: residents (bulk loads send ``residents_changed``),
+encounters and referrals have already sent their signals (their cells are current); departments,
+secondments, the population and the chronic and family-doctor rows are recomputed here because
+those steps write in bulk.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.db.models import Count
 
 from yigongti.indicators import engine
 from yigongti.indicators import seed as catalogue
+from yigongti.indicators.definitions import CHRONIC_SOURCES, FAMILYDOCTOR_SOURCES
 from yigongti.indicators.models import Indicator, IndicatorTarget, PopulationReference
 from yigongti.institutions.choices import InstitutionKind
 from yigongti.institutions.models import Institution
@@ -64,7 +66,11 @@ def generate(county: County, *, seed: int, as_of: dt.date, residents: int) -> di
             people = max(count, round(count / rate)) if rate < 1 else count
             rows.append(PopulationReference(institution_id=village_id, year=year, permanent_residents=people))
     PopulationReference.objects.bulk_create(rows, batch_size=2000)
-    cells = engine.rebuild(sources=["residents", "beds", "secondments", "population"])
+    # residents, encounters and referrals sent their signals; the structure (departments,
+    # secondments), the population above and the chronic and family-doctor steps' rows were
+    # written in bulk (bulk_create, no signal)
+    bulk = ["beds", "secondments", "population", *CHRONIC_SOURCES, *FAMILYDOCTOR_SOURCES]
+    cells = engine.rebuild(sources=bulk)
     return {"indicator_targets": targets, "population_rows": len(rows), "indicator_cells": cells}
 
 

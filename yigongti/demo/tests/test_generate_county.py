@@ -157,3 +157,15 @@ def test_if_empty_does_nothing_the_second_time_and_a_plain_rerun_is_refused(gene
     assert (Institution.objects.count(), Patient.objects.count(), AuditEvent.objects.count()) == counts
     with pytest.raises(CommandError):
         generate()
+
+
+@pytest.mark.django_db
+def test_the_indicator_cells_equal_a_rebuild_after_generation(generated):
+    from yigongti.indicators import engine
+    from yigongti.indicators.models import IndicatorCell
+
+    cells = engine.snapshot()
+    sources = set(IndicatorCell.objects.values_list("part__source", flat=True).distinct())
+    assert {"residents", "encounters", "chronic_registry", "fd_contracts"} <= sources
+    engine.rebuild()
+    assert engine.snapshot() == cells

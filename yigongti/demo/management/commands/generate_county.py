@@ -96,8 +96,9 @@ class Command(BaseCommand):
                 self.style.SUCCESS(
                     f"Generated the demo county (seed {report.seed}, as of {report.as_of}) in "
                     f"{time.perf_counter() - started:.1f} s "
-                    f"(structure {report.seconds['structure']:.1f} s, "
-                    f"residents {report.seconds['residents']:.1f} s)."
+                    "("
+                    + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in report.seconds.items())
+                    + ")."
                 )
             )
             for key in sorted(counts):

@@ -1,0 +1,27 @@
+"""The family-doctor priority groups that the chronic registers answer.
+
+Registered into ``familydoctor.hooks.PRIORITY_RESOLVERS`` from ``ChronicConfig.ready()``: a
+resident on the active hypertension or type 2 diabetes register, diagnosed on or before the day
+asked about, belongs to that priority group when a contract is signed or renewed. The import
+points one way (chronic → familydoctor.hooks); familydoctor never imports chronic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from .choices import REGISTRIES
+from .models import Enrollment
+
+
+def registry_groups(patient: Any, on: dt.date) -> set[str]:
+    """``{"hypertension"}``, ``{"diabetes"}``, both or neither (the group codes equal the
+    programme codes)."""
+    if getattr(patient, "pk", None) is None:
+        return set()
+    return set(
+        Enrollment.objects.filter(
+            patient_id=patient.pk, programme__in=REGISTRIES, is_active=True, diagnosed_on__lte=on
+        ).values_list("programme", flat=True)
+    )
