@@ -70,7 +70,83 @@ def _values(county: Any) -> dict[str, str]:
         "pk": str(staff.pk),
         "resource_type": "Patient",  # /fhir/: answers 401 OperationOutcome without a token
         "resource_id": str(patient.pk),
+        **_familydoctor_values(county, patient),
+        **_chronic_values(county),
     }
+
+
+def _familydoctor_values(county: Any, patient: Any) -> dict[str, str]:
+    """A team, a package, an active contract with its plan, a home bed and a scheduled visit."""
+    from decimal import Decimal
+
+    from yigongti.familydoctor import services as fd
+
+    staff = [
+        inst.staff_create(
+            actor=None, institution=county.township, employee_no=f"FD{i}", name=name, sex="F", profession=job
+        )
+        for i, (name, job) in enumerate((("刘护士", "nurse"), ("周公卫", "public_health")))
+    ]
+    team = fd.team_create(
+        actor=None,
+        code="FD-CRAWL",
+        name="东山村家庭医生团队",
+        institution=county.village,
+        villages=[county.village],
+        members=[
+            (county.staff["village_doctor"], "family_doctor"),
+            (staff[0], "nurse"),
+            (staff[1], "public_health"),
+        ],
+    )
+    package = fd.package_create(
+        actor=None,
+        code="BASIC",
+        name="基础包",
+        kind="basic",
+        price=Decimal("120"),
+        items=[("健康评估", 2, False)],
+    )
+    contract = fd.contract_sign(actor=None, patient=patient, team=team, packages=[package])
+    contract = fd.contract_confirm(actor=None, contract=contract)
+    bed = fd.home_bed_open(actor=None, contract=contract, admitted_on=fd.today(), reason="卧床")
+    visit = fd.home_visit_schedule(
+        actor=None, contract=contract, scheduled_on=fd.today(), purpose="查床", home_bed=bed
+    )
+    return {
+        "team_id": str(team.pk),
+        "package_id": str(package.pk),
+        "contract_id": str(contract.pk),
+        "action": "confirm",
+        "task_id": str(contract.tasks.first().pk),  # type: ignore[union-attr]
+        "visit_id": str(visit.pk),
+        "bed_id": str(bed.pk),
+    }
+
+
+def _chronic_values(county: Any) -> dict[str, str]:
+    """A hypertension patient with an urgent follow-up (the one-click referral's page)."""
+    from yigongti.chronic import services as chronic
+    from yigongti.core.testing import make_patient
+
+    patient = make_patient(county.village, 77, "王建国", dt.date(1958, 3, 2), sex="M")
+    from django.utils import timezone
+
+    doctor = county.users[Role.VILLAGE_DOCTOR]
+    today = timezone.localdate()
+    entry = chronic.enrollment_create(
+        actor=doctor,
+        patient=patient,
+        programme="hypertension",
+        diagnosed_on=today - dt.timedelta(days=400),
+        enrolled_on=today - dt.timedelta(days=390),
+        source="outpatient",
+        risk_level="medium",
+    )
+    row = chronic.follow_up_record(
+        actor=doctor, enrollment=entry, visit_date=today - dt.timedelta(days=2), sbp=186, dbp=112
+    )
+    return {"patient_id": str(patient.pk), "enrollment_id": str(entry.pk), "follow_up_id": str(row.pk)}
 
 
 def _referral_values(county: Any, patient: Any) -> tuple[int, int]:
