@@ -2,8 +2,10 @@
 
 A transaction is one database transaction: every entry succeeds or nothing is written, and the
 answer names the entry that failed. A batch runs each entry in its own savepoint and answers
-each. ``urn:uuid:`` fullUrls are resolved between entries: an entry that references another
-entry's fullUrl is processed after it, and the reference is rewritten to the created resource.
+each. Entries are processed in FHIR's order, whatever their order in the Bundle: POST (create),
+then PUT (update), then GET (read, search); the response lists them in the request's order.
+``urn:uuid:`` fullUrls are resolved between entries: a POST that references another POST's
+fullUrl is processed after it, and the reference is rewritten to the created resource.
 At most ``MAX_ENTRIES`` entries (and ``http.MAX_BODY`` bytes) per Bundle.
 """
 
@@ -74,27 +76,45 @@ def _rewrite(value: Any, resolved: dict[str, str]) -> Any:
     return value
 
 
+#: FHIR's processing order of a transaction (http.html#trules): DELETE, then POST, then PUT and
+#: PATCH, then GET and HEAD, whatever the order of the entries. Unknown methods go last (and fail).
+PHASE = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
+
+
+def _phase(entry: dict[str, Any]) -> int:
+    return PHASE.get(str(entry["request"].get("method") or "").upper(), 4)
+
+
 def _order(entries: list[dict[str, Any]]) -> list[int]:
-    """Entries in an order where each comes after the entries whose fullUrl it references."""
+    """The order entries are processed in: by FHIR's method phases, and within a phase each entry
+    after the entries whose fullUrl it references (a reference to a later phase's entry cannot
+    resolve and is refused when its entry runs)."""
     full = {e.get("fullUrl"): i for i, e in enumerate(entries) if isinstance(e.get("fullUrl"), str)}
+    phases = [_phase(e) for e in entries]
     needs = {
-        i: {full[r] for r in _references(e.get("resource")) if r in full and full[r] != i}
+        i: {
+            full[r]
+            for r in _references(e.get("resource"))
+            if r in full and full[r] != i and phases[full[r]] == phases[i]
+        }
         for i, e in enumerate(entries)
     }
     done: list[int] = []
     placed: set[int] = set()
-    while len(done) < len(entries):
-        ready = [i for i in range(len(entries)) if i not in placed and needs[i] <= placed]
-        if not ready:
-            stuck = min(i for i in range(len(entries)) if i not in placed)
-            raise FhirError(
-                400,
-                "invalid",
-                _("The entries reference each other in a circle."),
-                expression=f"Bundle.entry[{stuck}]",
-            )
-        done += ready
-        placed |= set(ready)
+    for phase in sorted(set(phases)):
+        members = [i for i in range(len(entries)) if phases[i] == phase]
+        while any(i not in placed for i in members):
+            ready = [i for i in members if i not in placed and needs[i] <= placed]
+            if not ready:
+                stuck = min(i for i in members if i not in placed)
+                raise FhirError(
+                    400,
+                    "invalid",
+                    _("The entries reference each other in a circle."),
+                    expression=f"Bundle.entry[{stuck}]",
+                )
+            done += ready
+            placed |= set(ready)
     return done
 
 

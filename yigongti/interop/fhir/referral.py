@@ -4,7 +4,8 @@ A referral is a ServiceRequest (what is asked: the diagnosis, the reason, the re
 institution) and a Task that tracks it through the FHIR workflow: ``Task.status`` is our state
 mapped onto the FHIR task statuses, ``businessStatus`` our own state (finer: arrived, in care,
 followed up). Referrals are written in the referral pages and ``/api/referrals`` (their state
-machine checks every move); the facade does not write them yet.
+machine checks every move). ``PUT Task/{id}`` asks for one move of that state machine
+(``task.py``); ServiceRequest stays read-only.
 """
 
 from __future__ import annotations
@@ -17,13 +18,25 @@ from yigongti.referrals.choices import Status
 from yigongti.referrals.models import Referral
 from yigongti.referrals.selectors import referral_base_for
 
-from .base import YGT, Ctx, Include, ResourceType, SearchParam, coding, instant, reference_id, split_token
+from . import task
+from .base import (
+    YGT,
+    Ctx,
+    Include,
+    ResourceType,
+    SearchParam,
+    Written,
+    coding,
+    instant,
+    reference_id,
+    split_token,
+)
 
 STATUS_SYSTEM = f"{YGT}/CodeSystem/referral-status"
 DIRECTION_SYSTEM = f"{YGT}/CodeSystem/referral-direction"
 ICD10 = "http://hl7.org/fhir/sid/icd-10"
 SID_REFERRAL = f"{YGT}/sid/referral-number"
-TASK_STATUS = {
+TASK_STATUS: dict[str, str] = {
     Status.DRAFT: "draft",
     Status.SUBMITTED: "requested",
     Status.REDIRECTED: "requested",
@@ -147,7 +160,14 @@ class ServiceRequestType(_ReferralBase):
 
 class TaskType(_ReferralBase):
     name = "Task"
-    documentation = "The referral's progress: status per the FHIR workflow, businessStatus our own state."
+    interactions = ("read", "search-type", "update")
+    documentation = (
+        "The referral's progress: status per the FHIR workflow, businessStatus our own state. "
+        "update (PUT) moves the referral one step of its state machine as the token's user: "
+        "accepted, rejected (statusReason), in-progress (arrived; businessStatus in_care with "
+        "input care-mode), completed (output: return slip), followed_up (note), cancelled "
+        "(statusReason). Other elements may not change (422); an illegal move is a 409."
+    )
 
     def params(self) -> list[SearchParam]:
         return [
@@ -199,4 +219,38 @@ class TaskType(_ReferralBase):
             resource["statusReason"] = {"text": row.refusal_reason}
         if row.status == Status.CANCELLED and row.cancel_reason:
             resource["statusReason"] = {"text": row.cancel_reason}
+        if row.care_mode:
+            resource["input"] = [_parameter("care-mode", {"valueCode": row.care_mode})]
+        if row.return_diagnosis_code:
+            resource["output"] = _return_slip(row)
         return resource
+
+    def update(self, ctx: Ctx, resource_id: str, resource: dict[str, Any]) -> Written:
+        return task.update(self, ctx, resource_id, resource)
+
+
+def _parameter(code: str, value: dict[str, Any]) -> dict[str, Any]:
+    return {"type": {"coding": [coding(task.PARAMETER_SYSTEM, code)]}, **value}
+
+
+def _return_slip(row: Referral) -> list[dict[str, Any]]:
+    """The return slip as ``Task.output`` (what the receiving institution sends back)."""
+    out = [
+        _parameter(
+            "return-diagnosis",
+            {
+                "valueCodeableConcept": {
+                    "coding": [coding(ICD10, row.return_diagnosis_code, row.return_diagnosis_name)],
+                    "text": row.return_diagnosis_name,
+                }
+            },
+        )
+    ]
+    for code, text in (
+        ("results", row.return_results),
+        ("treatment", row.return_treatment),
+        ("advice", row.return_advice),
+    ):
+        if text:
+            out.append(_parameter(code, {"valueString": text}))
+    return out

@@ -55,8 +55,11 @@ def test_metadata_lists_exactly_the_registry(fhir):
     assert set(types) >= {"Patient", "Organization", "Practitioner", "PractitionerRole", "AuditEvent"}
     assert {i["code"] for i in types["Patient"]["interaction"]} == {"read", "search-type", "create", "update"}
     assert all(
-        "update" not in {i["code"] for i in t["interaction"]} for n, t in types.items() if n != "Patient"
+        "update" not in {i["code"] for i in t["interaction"]}
+        for n, t in types.items()
+        if n not in ("Patient", "Task")
     )
+    assert {i["code"] for i in types["Task"]["interaction"]} == {"read", "search-type", "update"}
     assert {i["code"] for i in types["AuditEvent"]["interaction"]} == {"read", "search-type"}
     assert types["Patient"]["conditionalCreate"] is True
     assert "Patient:organization" in types["Patient"]["searchInclude"]
