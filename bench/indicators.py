@@ -194,6 +194,7 @@ TABLES: dict[str, tuple[dict[str, str], str]] = {
             "patient_id": "BIGINT",
             "status": "VARCHAR",
             "is_priority": "BOOLEAN",
+            "priority_groups": "VARCHAR",  # the JSON list as text
             "channel": "VARCHAR",
             "start_date": "DATE",
             "end_date": "DATE",
@@ -308,6 +309,8 @@ def duck_sql(definition: Any, county_codes: list[str]) -> str:
             conditions.append(f"({col} <> {lit} OR {col} IS NULL)")
         elif op == "startswith":
             conditions.append(f"starts_with({col}, {lit})")
+        elif op == "contains":  # one code in a JSON list: parsed here, not matched as text
+            conditions.append(f"list_contains(CAST(json({col}) AS VARCHAR[]), {lit})")
         else:
             sym = {"eq": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
             conditions.append(f"{col} {sym} {lit}")
@@ -362,6 +365,8 @@ def _csv(value: Any) -> Any:
         return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(sep=" ")
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list):  # a JSONField's list
+        return json.dumps(value)
     return value
 
 

@@ -7,9 +7,11 @@ Packages and teams go through the services (a few hundred rows, audited). Contra
 and their history are inserted set-based (``chronic.bulk``: COPY on PostgreSQL, executemany on
 SQLite, keys assigned here; one ``familydoctor.demo_load`` audit row records the counts, and
 ``familydoctor_changed`` names every team's and village's cells), following the national
-picture: about 40 % of residents signed, priority groups about 75 %. Chronic conditions and the
-other non-age groups are drawn at their usual prevalence, as staff would tick them; age groups
-come from the birth date.
+picture: about 40 % of residents signed, priority groups about 75 %. Hypertension and diabetes
+come from the chronic registers (generated before: an active entry diagnosed by the contract's
+start, as ``chronic.priority.registry_groups`` answers a live signing), so that the coverage of
+those groups counts residents of their registers; age groups come from the birth date; the other
+groups are drawn at their usual prevalence, as staff would tick them.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from yigongti.chronic import bulk
+from yigongti.chronic.models import Enrollment
 from yigongti.core.audit import audit
 from yigongti.familydoctor import services
 from yigongti.familydoctor.choices import (
@@ -184,13 +187,22 @@ def _teams(county: County, rng: random.Random) -> dict[int, Team]:
     return teams
 
 
-def _groups(p: Any, on: dt.date, rng: random.Random) -> list[str]:
+def _registers() -> dict[int, list[tuple[str, dt.date]]]:
+    """Active register entries by resident: (programme, diagnosed on)."""
+    out: dict[int, list[tuple[str, dt.date]]] = {}
+    for pk, programme, diagnosed in Enrollment.objects.filter(
+        is_active=True, programme__in=["hypertension", "diabetes"]
+    ).values_list("patient_id", "programme", "diagnosed_on"):
+        out.setdefault(pk, []).append((programme, diagnosed))
+    return out
+
+
+def _groups(
+    p: Any, on: dt.date, rng: random.Random, registers: dict[int, list[tuple[str, dt.date]]]
+) -> list[str]:
     groups = age_groups(p.birth_date, on)
     age = age_on(p.birth_date, on) if p.birth_date else 40
-    if age >= 35 and rng.random() < (0.32 if age >= 60 else 0.16):
-        groups.add("hypertension")
-    if age >= 35 and rng.random() < (0.12 if age >= 60 else 0.06):
-        groups.add("diabetes")
+    groups |= {programme for programme, diagnosed in registers.get(p.pk, ()) if diagnosed <= on}
     if p.sex == "F" and 20 <= age <= 40 and rng.random() < 0.04:
         groups.add("pregnant")
     for code, share in (("disabled", 0.025), ("poor", 0.04), ("mental", 0.004), ("tuberculosis", 0.001)):
@@ -282,12 +294,13 @@ def generate(county: County, *, seed: int, as_of: dt.date, residents: int) -> di
     counts: Counter[str] = Counter(packages=len(packages), teams=len(teams))
     resident_login = _login_patient(as_of)
     plan = _Plan()
+    registers = _registers()
     rows = Patient.objects.filter(merged_into__isnull=True, village_id__in=list(teams)).only(
         "pk", "birth_date", "sex", "village_id"
     )
     for p in rows.order_by("pk").iterator(chunk_size=5000):
         start = as_of - dt.timedelta(days=rng.randint(0, 364))
-        groups = _groups(p, start, rng)
+        groups = _groups(p, start, rng, registers)
         mine = p.pk == resident_login
         if not mine and rng.random() >= (SIGN_RATE_PRIORITY if groups else SIGN_RATE_OTHER):
             continue

@@ -35,8 +35,8 @@ from .structure import County, StructureBuilder
 DOMAIN_STEPS = (
     "yigongti.demo.scheduling",
     "yigongti.demo.referrals",
+    "yigongti.demo.chronic",  # before family doctors: the registers answer the priority groups
     "yigongti.demo.familydoctor",
-    "yigongti.demo.chronic",
     "yigongti.demo.encounters",
     "yigongti.demo.indicators",
 )

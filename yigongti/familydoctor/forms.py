@@ -123,6 +123,18 @@ class ContractFilterForm(forms.Form):
         self.fields["team"].queryset = teams  # type: ignore[attr-defined]
 
 
+class GroupsForm(forms.Form):
+    """The priority groups of an open contract, changed during the term."""
+
+    groups = forms.MultipleChoiceField(
+        label=_("Priority groups"),
+        choices=PriorityGroup.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Age groups are computed from the birth date; tick the others you know of."),
+    )
+
+
 class SignForm(forms.Form):
     patient = forms.CharField(
         label=_("Resident"),

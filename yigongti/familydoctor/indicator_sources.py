@@ -22,6 +22,18 @@ from django.utils.translation import gettext_lazy as _
 CONTRACT_STATUSES = ("pending", "active", "renewed", "expired", "terminated", "cancelled")
 TASK_STATUSES = ("open", "done", "cancelled")
 VISIT_STATUSES = ("scheduled", "done", "missed")
+#: ``choices.PriorityGroup`` codes (kept here as data: this module imports no models).
+PRIORITY_GROUPS = (
+    "elderly",
+    "hypertension",
+    "diabetes",
+    "pregnant",
+    "child",
+    "disabled",
+    "poor",
+    "mental",
+    "tuberculosis",
+)
 
 
 def sources() -> dict[str, Any]:
@@ -41,6 +53,7 @@ def sources() -> dict[str, Any]:
             fields={
                 "status": FieldSpec("status", "text", CONTRACT_STATUSES),
                 "is_priority": FieldSpec("is_priority", "bool"),
+                "priority_groups": FieldSpec("priority_groups", "list", PRIORITY_GROUPS),
                 "channel": FieldSpec("channel", "text", ("clinic", "online")),
                 "start_date": FieldSpec("start_date", "date"),
                 "end_date": FieldSpec("end_date", "date"),
@@ -100,6 +113,77 @@ def _contracts(*filters: dict[str, Any]) -> dict[str, Any]:
     return {"source": "fd_contracts", "filters": list(filters), "measure": "count"}
 
 
+def _in_group(group: str) -> dict[str, Any]:
+    return {"field": "priority_groups", "op": "contains", "value": group}
+
+
+def _registry(programme: str) -> dict[str, Any]:
+    """Residents on the chronic app's active register (one entry per resident and programme)."""
+    return {
+        "source": "chronic_registry",
+        "filters": [
+            {"field": "programme", "op": "eq", "value": programme},
+            {"field": "is_active", "op": "eq", "value": True},
+        ],
+        "measure": "count",
+    }
+
+
+#: Residents aged 65 or over per village, counted from their birth dates on 1 July of the year
+#: (the chronic app's ``elderly`` reference rows, ``reference_compute``).
+ELDERLY_RESIDENTS = {
+    "source": "chronic_reference",
+    "filters": [{"field": "programme", "op": "eq", "value": "elderly"}],
+    "measure": "sum",
+    "field": "residents_35",
+}
+
+#: The priority groups whose residents are on file, so that their coverage has a real
+#: denominator: (group, name, English name, denominator, how the denominator is counted). The
+#: other groups (pregnant women, children, disabled, poor, severe mental illness, tuberculosis)
+#: have no register here yet, and the groups overlap, so there is no sound "all priority
+#: residents" denominator either.
+COVERED_GROUPS: list[tuple[str, str, str, dict[str, Any], str]] = [
+    (
+        "elderly",
+        "65岁及以上老年人签约覆盖率",
+        "Contract coverage of residents aged 65 or over",
+        ELDERLY_RESIDENTS,
+        "65岁及以上建档居民数（按出生日期计至当年7月1日，即慢病模块“老年人”参考数据）；请按年查看",
+    ),
+    (
+        "hypertension",
+        "高血压患者签约覆盖率",
+        "Contract coverage of hypertension patients",
+        _registry("hypertension"),
+        "高血压在管患者数（慢病登记，至期末已登记且仍在管）",
+    ),
+    (
+        "diabetes",
+        "2型糖尿病患者签约覆盖率",
+        "Contract coverage of type 2 diabetes patients",
+        _registry("diabetes"),
+        "2型糖尿病在管患者数（慢病登记，至期末已登记且仍在管）",
+    ),
+]
+
+
+def _group_coverage(
+    group: str, zh: str, en: str, denominator: dict[str, Any], counted: str
+) -> dict[str, Any]:
+    return {
+        "code": f"fd_coverage_{group}",
+        "name_zh": zh,
+        "name_en": en,
+        "numerator": _contracts(ACTIVE, _in_group(group)),
+        "denominator": denominator,
+        **PCT,
+        "area": "家庭医生签约",
+        "description": ("有效签约中签约（或续约）时属于该重点人群的居民数 ÷ " + counted),
+        "source_document": DOC,
+    }
+
+
 #: Seed indicators, in the shape of ``indicators.seed.CATALOGUE``.
 CATALOGUE: list[dict[str, Any]] = [
     {
@@ -129,6 +213,7 @@ CATALOGUE: list[dict[str, Any]] = [
         "source_document": DOC,
         "target": 70,
     },
+    *(_group_coverage(*group) for group in COVERED_GROUPS),
     {
         "code": "fd_fulfilment_rate",
         "name_zh": "签约服务履约率",

@@ -347,6 +347,7 @@ def _contract_context(request: HttpRequest, scope: Scope, contract: Contract) ->
         "beds": contract.home_beds.order_by("-admitted_on"),
         "may_write": scope.can_write and not scope.self_patient_only,
         "reason_form": forms.ReasonForm(),
+        "groups_form": forms.GroupsForm(initial={"groups": list(contract.priority_groups)}),
         "renew_form": forms.RenewForm(teams=selectors.teams_for_patient(contract.patient)),
         "visit_form": forms.VisitForm(),
         "bed_form": forms.BedForm(),
@@ -398,6 +399,11 @@ def act(request: HttpRequest, contract_id: int, action: str) -> HttpResponse:
             )
             messages.success(request, _("Renewed for the next term."))
             return redirect("familydoctor:contract", new.pk)
+        elif action == "groups":
+            gf = forms.GroupsForm(post)
+            if not gf.is_valid():
+                raise InvalidInput(_("Unknown priority group."), field="groups")
+            services.contract_groups_update(actor=request.user, contract=c, groups=gf.cleaned_data["groups"])
         elif action == "visit":
             vf = forms.VisitForm(post)
             if not vf.is_valid():

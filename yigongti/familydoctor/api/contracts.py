@@ -35,6 +35,7 @@ from .schemas import (
     ContractFilter,
     ContractIn,
     ContractPage,
+    GroupsIn,
     ReasonIn,
     RenewIn,
 )
@@ -179,3 +180,17 @@ def contract_renew(request: HttpRequest, contract_id: int, payload: RenewIn) -> 
         end_date=payload.end_date,
     )
     return Status(201, _detail(_contract(request, new.pk)))
+
+
+@router.post(
+    "/familydoctor/contracts/{contract_id}/groups",
+    response={200: ContractDetail, **MOVE_ERRORS},
+    summary="Set the priority groups of an open contract (age and registers are found again)",
+    auth=WRITES,
+    operation_id="yigongti_familydoctor_api_contract_groups",
+)
+def contract_groups(request: HttpRequest, contract_id: int, payload: GroupsIn) -> ContractDetail:
+    c = services.contract_groups_update(
+        actor=request.user, contract=_contract(request, contract_id), groups=payload.groups
+    )
+    return _detail(_contract(request, c.pk))

@@ -133,6 +133,10 @@ class ReasonIn(_In):
     reason: str = Field("", max_length=200)
 
 
+class GroupsIn(_In):
+    groups: list[str] = Field(default_factory=list, max_length=9)
+
+
 class RenewIn(_In):
     team_id: int | None = None
     packages: list[str] | None = Field(None, max_length=20)

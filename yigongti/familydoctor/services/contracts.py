@@ -383,4 +383,42 @@ def contract_renew(
     return new
 
 
+@transaction.atomic
+def contract_groups_update(*, actor: Any, contract: Contract, groups: Iterable[str]) -> Contract:
+    """The resident's priority groups changed during the term (a new diagnosis, a disability
+    certificate, a household lifted out of poverty): the open contract's groups are found again
+    as at signing (age and the registers as of today, plus what staff tick) and the group
+    coverage indicators follow. A targeted package needs its group to stay."""
+    scope = _scope(actor)
+    contract = _locked(contract)
+    _require_clinical(scope, contract, contract.patient)
+    if contract.status not in OPEN_STATUSES:
+        raise Conflict(_("Only a pending or active contract can change its priority groups."))
+    ticked = list(groups)
+    for g in ticked:
+        if g not in PriorityGroup.values:
+            raise InvalidInput(_("Unknown priority group."), field="groups")
+    found = priority_groups(contract.patient, max(today(), contract.start_date), ticked)
+    for p in contract.packages.all():
+        if p.target_group and p.target_group not in found:
+            raise InvalidInput(
+                _("%(name)s is for residents of its group only; tick the group first.") % {"name": p.name},
+                field="groups",
+            )
+    before = {"priority_groups": list(contract.priority_groups)}
+    if found != list(contract.priority_groups):
+        contract.priority_groups, contract.is_priority = found, bool(found)
+        contract.save(update_fields=["priority_groups", "is_priority", "updated_at"])
+        changed(contract_keys(contract))
+    audit(
+        actor=actor,
+        verb="familydoctor.contract.groups",
+        subject=contract,
+        before=before,
+        after={"priority_groups": found},
+        membership=_membership(scope),
+    )
+    return contract
+
+
 # --- fulfilment -------------------------------------------------------------------------------
