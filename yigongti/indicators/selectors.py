@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
-from django.db.models import Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from yigongti.core.access import Scope
@@ -199,34 +200,83 @@ def _home_consortium(scope: Scope) -> int | None:
 # --- sums over cells ----------------------------------------------------------------------------
 
 
-def _month_q(timing: str, period: Period) -> Q:
+def _month_sql(timing: str, period: Period, adapt: Any) -> tuple[str, list[Any]]:
+    """The cells of a part with this timing that count in the period, as SQL on ``month``."""
     if timing == "flow":
-        return Q(month__gte=period.start, month__lt=period.end)
+        return "(month >= %s AND month < %s)", [adapt(period.start), adapt(period.end)]
     if timing == "cumulative":
-        return Q(month__lt=period.end)
+        return "month < %s", [adapt(period.end)]
     if timing == "annual":
-        return Q(month=dt.date(period.year, 1, 1))
-    return Q(month__isnull=True)  # capacity, snapshot
+        return "month = %s", [adapt(dt.date(period.year, 1, 1))]
+    return "month IS NULL", []  # capacity, snapshot
+
+
+#: SQLite sums decimals as floats with 15 significant digits (Django's converter does the same).
+_FROM_FLOAT = Context(prec=15).create_decimal_from_float
+
+
+def sums_over(
+    defs: Iterable[Definition],
+    periods: Sequence[Period],
+    scope: Scope,
+    institution: int | None = None,
+) -> list[dict[tuple[str, int | None], Decimal]]:
+    """For each period, (part key, institution id) -> the part's measure over it, in scope.
+
+    One grouped query per timing reads the cells of every period at once, with a conditional
+    sum per period, in plain SQL: the dashboard by institution answers thousands of groups, and
+    Django's per-row converters and its compilation of the scope's long ``IN`` list for every
+    period were a large share of its time."""
+    by_timing: dict[str, set[str]] = defaultdict(set)
+    for d in defs:
+        by_timing[d.spec.timing].add(d.key)
+    out: list[dict[tuple[str, int | None], Decimal]] = [{} for _ in periods]
+    if not periods:
+        return out
+    adapt = connection.ops.adapt_datefield_value
+    table = IndicatorCell._meta.db_table
+    inst_ids = sorted(scope.institution_ids)
+    scope_sql = f"institution_id IN ({', '.join(['%s'] * len(inst_ids))})" if inst_ids else "FALSE"
+    if scope.is_oversight:
+        scope_sql = f"({scope_sql} OR institution_id IS NULL)"
+    float_sums = connection.vendor == "sqlite"
+    for timing, keys in by_timing.items():
+        conditions = [_month_sql(timing, p, adapt) for p in periods]
+        columns = ", ".join(f"CAST(SUM(CASE WHEN {sql} THEN value END) AS NUMERIC)" for sql, _p in conditions)
+        params: list[Any] = [v for _sql, ps in conditions for v in ps]
+        where = " OR ".join(sql for sql, _p in conditions)
+        params += [v for _sql, ps in conditions for v in ps]
+        part_sql = ", ".join(["%s"] * len(keys))
+        params += sorted(keys)
+        params += inst_ids
+        # the table name and the SQL pieces are constants; every value is a parameter
+        sql = (
+            f"SELECT part_id, institution_id, {columns} FROM {table} "  # noqa: S608
+            f"WHERE ({where}) AND part_id IN ({part_sql}) AND {scope_sql}"
+        )
+        if institution is not None:
+            sql += " AND institution_id = %s"
+            params.append(institution)
+        sql += " GROUP BY part_id, institution_id"
+        factors = [Decimal(p.days) if timing == "capacity" else Decimal(1) for p in periods]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            for row in cursor.fetchall():
+                group = (row[0], row[1])
+                for i, total in enumerate(row[2:]):
+                    if total is None:
+                        continue
+                    if float_sums:
+                        total = _FROM_FLOAT(total)
+                    out[i][group] = (total * factors[i]).quantize(CENT)
+    return out
 
 
 def sums(
     defs: Iterable[Definition], period: Period, scope: Scope, institution: int | None = None
 ) -> dict[tuple[str, int | None], Decimal]:
     """(part key, institution id) -> the part's measure over the period, within the scope."""
-    by_timing: dict[str, set[str]] = defaultdict(set)
-    for d in defs:
-        by_timing[d.spec.timing].add(d.key)
-    out: dict[tuple[str, int | None], Decimal] = {}
-    for timing, keys in by_timing.items():
-        qs = IndicatorCell.objects.filter(_month_q(timing, period), _scope_q(scope), part_id__in=keys)
-        if institution is not None:
-            qs = qs.filter(institution_id=institution)
-        factor = Decimal(period.days) if timing == "capacity" else Decimal(1)
-        for part, inst, total in (
-            qs.values_list("part_id", "institution_id").order_by().annotate(t=Sum("value"))
-        ):
-            out[(part, inst)] = ((total or Decimal(0)) * factor).quantize(CENT)
-    return out
+    return sums_over(defs, [period], scope, institution)[0]
 
 
 def value_of(indicator: Indicator, parts: Parts, totals: dict[str, Decimal]) -> Value:
@@ -286,9 +336,14 @@ def values_for(
     home = _home_consortium(scope)
     now: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     before: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for bucket, per in ((now, period), (before, period.previous())):
-        for (part, inst), total in sums(all_defs.values(), per, scope, institution).items():
-            bucket[_group_of(by, inst, where, home)][part] += total
+    cells_now, cells_before = sums_over(all_defs.values(), [period, period.previous()], scope, institution)
+    group_of: dict[int | None, str] = {}
+    for bucket, totals in ((now, cells_now), (before, cells_before)):
+        for (part, inst), total in totals.items():
+            group = group_of.get(inst)
+            if group is None:
+                group = group_of[inst] = _group_of(by, inst, where, home)
+            bucket[group][part] += total
     groups = sorted(set(now) | set(before))
     if not groups:
         groups = (
@@ -299,7 +354,8 @@ def values_for(
     names = group_names(by, where)
     targets = _targets(indicators, {period.year})
     rows: list[Row] = []
-    consortium_of = {group: _row_consortium(by, group, where, home) for group in groups}
+    fallback = home or _single_consortium()  # once, not once per group
+    consortium_of = {group: _row_consortium(by, group, where, home, fallback) for group in groups}
     for indicator in indicators:
         p = parts[indicator.pk]
         for group in groups:
@@ -319,12 +375,17 @@ def values_for(
     return rows
 
 
-def _row_consortium(by: str, group: str, where: dict[int, Place], home: int | None) -> int | None:
+def _row_consortium(
+    by: str, group: str, where: dict[int, Place], home: int | None, fallback: int | None
+) -> int | None:
+    """The consortium whose target applies to a group's row: the institution's, else the user's
+    own (``home``); for other groups the user's own or, failing that, the county's only one
+    (``fallback``, looked up once per answer instead of once per row)."""
     if by == GroupBy.CONSORTIUM and group.isdigit():
         return int(group)
     if by == GroupBy.INSTITUTION and group.isdigit() and int(group) in where:
         return where[int(group)].consortium_id or home
-    return home or _single_consortium()
+    return fallback
 
 
 def _single_consortium() -> int | None:
@@ -343,10 +404,10 @@ def trend(
     _ensure_parts({d.key for d in defs})
     out = []
     start = dt.date(year, 1, 1)
-    for i in range(12):
-        month = Period("month", add_months(start, i), add_months(start, i + 1))
+    months = [Period("month", add_months(start, i), add_months(start, i + 1)) for i in range(12)]
+    for month, cells in zip(months, sums_over(defs, months, scope, institution), strict=True):
         totals: dict[str, Decimal] = defaultdict(Decimal)
-        for (part, _inst), total in sums(defs, month, scope, institution).items():
+        for (part, _inst), total in cells.items():
             totals[part] += total
         out.append((month.code, value_of(indicator, p, totals)))
     return out

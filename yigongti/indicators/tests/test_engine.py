@@ -10,6 +10,7 @@ from django.core.management import call_command
 
 from yigongti.encounters.services import encounter_record
 from yigongti.indicators import engine
+from yigongti.indicators.definitions import SHANGHAI, presence
 from yigongti.indicators.models import IndicatorCell, PopulationReference
 from yigongti.institutions import services as inst
 
@@ -104,3 +105,32 @@ def test_a_refresh_over_many_months_equals_a_rebuild(county):
     IndicatorCell.objects.filter(part__source="encounters", month__in=months).delete()
     engine.refresh("encounters", {(i.pk, m) for m in months for i in places(county)} | {(None, min(months))})
     assert engine.snapshot() == expected
+
+
+def test_a_visit_is_counted_in_its_local_month_at_a_month_end(county):
+    """Months are Beijing time: 23:59 on 31 January is January, 00:00 on 1 February (16:00 UTC
+    the day before) is February; on SQLite only days from the 28th on take the exact path."""
+    person = residents(county, 1)[0]
+    times = [
+        dt.datetime(2025, 1, 31, 23, 59, tzinfo=SHANGHAI),  # UTC 31 Jan 15:59
+        dt.datetime(2025, 2, 1, 0, 0, tzinfo=SHANGHAI),  # UTC 31 Jan 16:00
+        dt.datetime(2025, 2, 28, 7, 0, tzinfo=SHANGHAI),  # UTC 27 Feb 23:00
+        dt.datetime(2025, 3, 1, 7, 59, tzinfo=SHANGHAI),  # UTC 28 Feb 23:59
+        dt.datetime(2025, 3, 27, 12, 0, tzinfo=SHANGHAI),  # UTC 27 Mar 04:00
+    ]
+    for i, when in enumerate(times):
+        encounter_record(
+            actor=None,
+            patient=person,
+            institution=county.township,
+            kind="outpatient",
+            started_at=when,
+            total_cost="10",
+            external_id=f"EDGE{i}",
+        )
+    incremental = engine.snapshot()
+    engine.rebuild()
+    assert engine.snapshot() == incremental
+    rows = presence("encounters")
+    months = {m: v for (p, i, m), v in incremental.items() if p == rows.key and i == county.township.pk}
+    assert months == {dt.date(2025, 1, 1): 1, dt.date(2025, 2, 1): 2, dt.date(2025, 3, 1): 2}
