@@ -357,6 +357,22 @@ def enrollment_create(request: HttpRequest, payload: EnrollmentIn) -> Any:
     return Status(201, entry)
 
 
+class EnrollmentCloseIn(InSchema):
+    reason: str = Field(..., max_length=200)
+
+
+@router.post(
+    "/chronic/enrollments/{enrollment_id}/close",
+    response={200: EnrollmentOut, **WRITE_ERRORS},
+    summary="Take a resident off the register (the entry stays, inactive; her contract's group follows)",
+    auth=WRITES,
+)
+def enrollment_close(request: HttpRequest, enrollment_id: Text, payload: EnrollmentCloseIn) -> Any:
+    scope = request_scope(request)
+    entry = selectors.enrollment_get_for(scope=scope, enrollment_id=_id(enrollment_id, "enrollment"))
+    return services.enrollment_close(actor=request.user, enrollment=entry, reason=payload.reason)
+
+
 # --- follow-ups -------------------------------------------------------------------------------
 
 

@@ -89,3 +89,11 @@ class EnrollForm(forms.Form):
     diagnosed_on = forms.DateField(label=_("diagnosis date"), widget=DATE)
     source = forms.ChoiceField(label=_("source"), choices=Source.choices)
     risk_level = forms.ChoiceField(label=_("risk level"), choices=RiskLevel.choices)
+
+
+class CloseForm(forms.Form):
+    reason = forms.CharField(
+        label=_("reason for closing"),
+        max_length=200,
+        help_text=_("Moved away, died, the diagnosis revised ..."),
+    )

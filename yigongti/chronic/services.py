@@ -30,7 +30,7 @@ from yigongti.patients.models import Patient
 from . import rules, tasks
 from .choices import REGISTRIES, Adherence, Classification, Programme, RiskLevel, Source, VisitMode
 from .models import ElderlyService, Enrollment, FollowUp, ProgrammeReference, Screening, Task
-from .signals import send_changed
+from .signals import send_changed, send_registry_changed
 
 #: Plausible ranges (outside: a typing error, refused beside the field).
 SBP_RANGE = (60, 260)
@@ -204,6 +204,38 @@ def enrollment_create(
         tasks.refresh(patient, Programme.SCREENING, today=_today())
     _record(actor, scope, "chronic.enroll", entry)
     send_changed({(entry.village_id, enrolled_on.replace(day=1)), (entry.village_id, None)})
+    send_registry_changed(
+        actor=actor, patient_ids=[patient.pk], programmes=[programme], cause="chronic.enroll"
+    )
+    return entry
+
+
+@transaction.atomic
+def enrollment_close(*, actor: Any, enrollment: Enrollment, reason: str) -> Enrollment:
+    """Take a resident off the register (moved away, died, the diagnosis revised): the entry
+    stays, inactive, with its follow-ups; her open task in the programme is cancelled; the
+    registers' counts and her family-doctor contract's priority group follow in the same
+    transaction (``signals.registry_changed``). A closed entry is not reopened here."""
+    scope = _writer(actor)
+    entry = Enrollment.objects.select_for_update().select_related("patient").get(pk=enrollment.pk)
+    patient = _resident(scope, entry.patient)
+    text = _text(reason, "reason", 200)
+    if not text:
+        raise InvalidInput(_("Give the reason for closing the registry entry."), field="reason")
+    if not entry.is_active:
+        raise Conflict(_("This registry entry is closed."), field="enrollment")
+    before = snapshot(entry)
+    entry.is_active = False
+    entry.save(update_fields=["is_active", "updated_at"])
+    tasks.refresh(patient, entry.programme, today=_today())
+    if entry.programme == Programme.HYPERTENSION:
+        tasks.refresh(patient, Programme.SCREENING, today=_today())
+    _record(actor, scope, "chronic.close", entry, before=before, reason=text)
+    send_changed({(entry.village_id, entry.enrolled_on.replace(day=1)), (entry.village_id, None)})
+    send_registry_changed(
+        actor=actor, patient_ids=[patient.pk], programmes=[entry.programme], cause="chronic.close"
+    )
+    enrollment.is_active = False
     return entry
 
 
@@ -558,6 +590,7 @@ def tasks_rebuild(*, actor: Any = None, today: dt.date | None = None) -> int:
 __all__ = [
     "Task",
     "elderly_service_record",
+    "enrollment_close",
     "enrollment_create",
     "follow_up_record",
     "referral_from_follow_up",

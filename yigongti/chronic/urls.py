@@ -15,5 +15,6 @@ urlpatterns = [
     path("patients/<int:patient_id>/elderly/", views.elderly, name="elderly"),
     path("patients/<int:patient_id>/screening/", views.screening, name="screening"),
     path("enrollments/<int:enrollment_id>/follow-up/", views.follow_up, name="follow_up"),
+    path("enrollments/<int:enrollment_id>/close/", views.close, name="close"),
     path("follow-ups/<int:follow_up_id>/refer/", views.refer, name="refer"),
 ]

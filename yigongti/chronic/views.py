@@ -1,6 +1,7 @@
 """Pages: the village doctor's worklist, a resident's chronic page, the follow-up, elderly,
-screening and enrolment forms, the one-click referral, registries, elderly due lists, the
-office's overview per township and village, and the resident's own page (a phone)."""
+screening and enrolment forms, closing a registry entry, the one-click referral, registries,
+elderly due lists, the office's overview per township and village, and the resident's own page
+(a phone)."""
 
 from __future__ import annotations
 
@@ -223,6 +224,29 @@ def enrol(request: HttpRequest, patient_id: int) -> HttpResponse:
         run,
         "chronic:patient",
         {"patient_id": patient_id},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@translate_domain_errors
+def close(request: HttpRequest, enrollment_id: int) -> HttpResponse:
+    """Take the resident off the register; her family-doctor contract's group follows."""
+    scope = _staff(request)
+    entry = selectors.enrollment_get_for(scope=scope, enrollment_id=enrollment_id)
+    form = forms.CloseForm(request.POST or None)
+
+    def run(data: dict[str, Any]) -> None:
+        services.enrollment_close(actor=request.user, enrollment=entry, reason=data["reason"])
+
+    return _form_page(
+        request,
+        form,
+        "chronic/close_form.html",
+        {"patient": entry.patient, "entry": entry},
+        run,
+        "chronic:patient",
+        {"patient_id": entry.patient_id},
     )
 
 

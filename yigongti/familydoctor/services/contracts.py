@@ -27,7 +27,7 @@ from ..choices import (
     VisitStatus,
     can_move,
 )
-from ..hooks import priority_groups
+from ..hooks import AGE_GROUPS, priority_groups, resolved_groups
 from ..models import Contract, ServicePackage, Task, Team
 from .common import (
     _CONTRACT_FIELDS,
@@ -419,6 +419,70 @@ def contract_groups_update(*, actor: Any, contract: Contract, groups: Iterable[s
         membership=_membership(scope),
     )
     return contract
+
+
+def _in_order(groups: set[str]) -> list[str]:
+    return [g.value for g in PriorityGroup if g.value in groups]
+
+
+@transaction.atomic
+def contract_groups_follow(
+    *, actor: Any, patient_ids: Iterable[int], groups: Iterable[str], cause: str
+) -> list[Contract]:
+    """A register changed (``hooks.priority_changed``: the chronic app enrolled a resident or
+    closed her entry): the open contracts' groups among ``groups`` are answered again by the
+    resolvers as at ``contract_groups_update`` (today, or the start of a contract not begun yet);
+    age groups and what staff ticked for other groups stay as they are.
+
+    A targeted package (``target_group``) whose group the register no longer answers keeps that
+    group while the package is on the contract: dropping it would leave the resident with a
+    package she is no longer eligible for, and a contract's packages change only at renewal. An
+    audit row names the groups so kept (``kept_for_packages``), even when nothing else changed;
+    the renewal (whose packages must match the groups then found) settles it.
+
+    The actor is the user who wrote the register (authorised by that app's service; this is its
+    consequence, so the family-doctor scope is not checked again). Each contract whose groups
+    change is saved, audited (``familydoctor.contract.groups``, with ``cause``) and sent to the
+    indicators, in the caller's transaction; a resident without an open contract, or whose groups
+    stay the same (and none is held by a package), writes nothing. Returns the contracts changed."""
+    managed = {g for g in groups if g in PriorityGroup.values and g not in AGE_GROUPS}
+    ids = sorted(set(patient_ids))
+    if not managed or not ids:
+        return []
+    scope = _scope(actor)
+    contracts = (
+        Contract.objects.select_for_update()
+        .select_related("team", "patient")
+        .filter(patient_id__in=ids, status__in=OPEN_STATUSES)
+        .order_by("pk")
+    )
+    moved: list[Contract] = []
+    for contract in contracts:
+        current = set(contract.priority_groups)
+        answered = resolved_groups(contract.patient, max(today(), contract.start_date)) & managed
+        held = {
+            p.target_group
+            for p in contract.packages.all()
+            if p.target_group in managed & current and p.target_group not in answered
+        }
+        found = _in_order((current - managed) | answered | held)
+        if found == list(contract.priority_groups) and not held:
+            continue
+        before = {"priority_groups": list(contract.priority_groups)}
+        if found != before["priority_groups"]:
+            contract.priority_groups, contract.is_priority = found, bool(found)
+            contract.save(update_fields=["priority_groups", "is_priority", "updated_at"])
+            changed(contract_keys(contract))
+            moved.append(contract)
+        audit(
+            actor=actor,
+            verb="familydoctor.contract.groups",
+            subject=contract,
+            before=before,
+            after={"priority_groups": found, "cause": cause, "kept_for_packages": sorted(held)},
+            membership=_membership(scope),
+        )
+    return moved
 
 
 # --- fulfilment -------------------------------------------------------------------------------

@@ -114,11 +114,13 @@ def test_coverage_by_hand_and_equal_to_a_rebuild(fd: Any) -> None:
     _equal_to_rebuild()
     assert _values(fd, year)["fd_coverage_elderly"]["value"] == 75.0
 
-    # a priority change during the term: 孙老汉 is diagnosed and registered with hypertension
+    # a priority change during the term: 孙老汉 is diagnosed and registered with hypertension; his
+    # contract follows the register at once (test_priority_sync.py)
     _enrol(fd, Role.TOWNSHIP_DOCTOR, "old2", "hypertension")
     _equal_to_rebuild()
-    assert _values(fd, year)["fd_coverage_hypertension"]["value"] == 50.0  # 2 of 4 until updated
+    assert _values(fd, year)["fd_coverage_hypertension"]["value"] == 75.0  # 3 of 4
     old2 = Contract.objects.get(patient=fd.patients["old2"], status="active")
+    assert old2.priority_groups == ["elderly", "hypertension"]
     services.contract_groups_update(actor=doctor, contract=old2, groups=["disabled"])
     old2.refresh_from_db()
     assert old2.priority_groups == ["elderly", "hypertension", "disabled"]
