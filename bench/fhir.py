@@ -24,7 +24,8 @@ Bundle's rows are chained at the end of its transaction). HAPI's figures audit n
 The clients run on the same cores as the server and the
 database; nothing asserts a time.
 
-Run: ``.venv/bin/python bench/fhir.py [--clients 16] [--workers 3] [--threads 8]``; PostgreSQL
+Run: ``.venv/bin/python bench/fhir.py [--clients 16] [--workers 3] [--threads 8]``
+(``--out /tmp/fhir.md`` keeps a small trial run out of ``bench/results``); PostgreSQL
 from ``YGT_BENCH_PG`` (default ``postgres://postgres@127.0.0.1:5432``).
 """
 
@@ -373,6 +374,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cores", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--bundle-clients", type=int, default=1, help="concurrent Bundle posts")
     parser.add_argument("--only", default="reference,read,identifier,name,create,bundle")
+    parser.add_argument(
+        "--out", type=Path, default=RESULTS, help="where the table goes (a small run: not bench/results)"
+    )
     parser.add_argument("--setup", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if args.setup is not None:
@@ -457,8 +461,8 @@ def main(argv: list[str] | None = None) -> None:
             "own cost (token lookup, scope, query, mapping, audit).",
         ]
     )
-    RESULTS.write_text(text + "\n", encoding="utf-8")
-    print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
+    args.out.write_text(text + "\n", encoding="utf-8")
+    print(f"\nwritten to {args.out}")
 
 
 if __name__ == "__main__":

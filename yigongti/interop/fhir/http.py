@@ -20,10 +20,10 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from yigongti.accounts.services import token_authenticate
-from yigongti.core.access import active_membership, scope_for
+from yigongti.core.access import scope_for
 from yigongti.core.errors import DomainError
 
+from .auth import bearer
 from .base import Ctx
 from .outcome import FhirError, Issue, from_domain, outcome
 
@@ -51,11 +51,11 @@ def error_response(exc: FhirError) -> HttpResponse:
 def authenticate(request: HttpRequest) -> Ctx:
     header = request.headers.get("Authorization", "")
     scheme, _sep, token = header.partition(" ")
-    user = token_authenticate(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
-    if user is None:
+    found = bearer(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+    if found is None:
         request.user = AnonymousUser()
         raise FhirError(401, "login", _("A valid API token is required (Authorization: Bearer ...)."))
-    membership = active_membership(user)
+    user, membership = found
     user._ygt_membership = membership
     request.user = user
     request.membership = membership  # type: ignore[attr-defined]
