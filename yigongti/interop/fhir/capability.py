@@ -64,7 +64,8 @@ def capability_statement(base: str) -> dict[str, Any]:
                 "mode": "server",
                 "documentation": (
                     "Bundles: transaction (all or nothing) and batch of create (POST), update (PUT, for "
-                    "the types that claim update), read and search (GET) entries, at most "
+                    "the types that claim update), read and search (GET) entries, processed POST, then "
+                    "PUT, then GET whatever their order (answered in the entries' order), at most "
                     f"{MAX_ENTRIES} entries and {MAX_BODY // 1048576} MB. "
                     f"Searches: _count up to {MAX_COUNT}, paging by links."
                 ),

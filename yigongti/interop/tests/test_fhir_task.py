@@ -122,8 +122,15 @@ def test_reject_needs_a_reason_and_cancel_takes_it_from_the_note(county, fhir):
     task = lead.get(f"/fhir/Task/{_referral(county).pk}").json()
     bare = lead.put(f"/fhir/Task/{task['id']}", _moved(task, "rejected"))
     assert bare.status_code == 422 and issues(bare)[0]["expression"] == ["Task.statusReason"]
-    rejected = _put(lead, _moved(task, "rejected", statusReason={"text": "本院无床位"}))
+    said = lead.put(
+        f"/fhir/Task/{task['id']}",
+        _moved(task, "rejected", statusReason={"text": "本院无床位"}),
+        HTTP_PREFER="return=OperationOutcome",
+    )
+    assert said.status_code == 200 and "now Rejected" in issues(said)[0]["diagnostics"]
+    rejected = lead.get(f"/fhir/Task/{task['id']}").json()
     assert rejected["statusReason"]["text"] == "本院无床位" and _business(rejected) == "rejected"
+    assert Referral.objects.get(pk=task["id"]).refusal_reason == "本院无床位"
     # a closed referral: another reason is a change, another status an illegal move
     other = lead.put(f"/fhir/Task/{task['id']}", _moved(rejected, "rejected", statusReason={"text": "x"}))
     assert other.status_code == 422 and issues(other)[0]["expression"] == ["Task.statusReason"]
