@@ -347,7 +347,9 @@ def update(mapper: ResourceType, ctx: Ctx, resource_id: str, resource: dict[str,
             raise FhirError(409, "business-rule", str(exc.message), expression="Task.status") from None
         raise _from_domain(exc, resource) from None
     fresh = mapper.queryset(ctx).filter(pk=row.pk).first()
-    if fresh is None:  # the move took the referral out of the caller's scope
-        raise FhirError(404, "not-found", _("The referral moved out of your scope."))
+    if fresh is None:  # none of these moves changes who sees the referral; refuse, rolled back
+        raise FhirError(
+            409, "business-rule", _("This move would take the referral out of your scope; nothing changed.")
+        )
     text = _("The referral is now %(state)s.") % {"state": _label(fresh.status)}
     return Written(row=fresh, created=False, issues=[Issue("information", "informational", text)])
