@@ -41,8 +41,11 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy .
 
+# The suite runs on every core (pytest-xdist; each worker has its own test database, live server
+# and browser). PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= auto
 pytest: $(VENV)/.installed-test
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 bench: $(VENV)/.installed-test
 	$(PY) bench/run.py

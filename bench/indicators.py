@@ -20,6 +20,11 @@ process builds the demo county once in a fresh temporary database (``generate_co
 
 The table shows the medians and the ratio from scratch ÷ DuckDB (target ≤ 3), the dashboard
 (target ≤ 300 ms) and whether every value is identical.
+
+``YGT_BENCH_KEEP=DIR`` keeps each county (SQLite file and PostgreSQL database named after the
+size) for the next run, which then measures without building; ``YGT_BENCH_STAGE=generate``
+only builds them. A 400 k county takes minutes to build, and the build is not a figure, so it
+can run while the machine is busy and the measurement later on an idle machine.
 """
 
 from __future__ import annotations
@@ -490,18 +495,35 @@ def worker() -> None:
     from yigongti.core.access import scope_for
     from yigongti.encounters.models import Encounter
     from yigongti.indicators import engine, periods, selectors
-    from yigongti.institutions.models import Consortium
+    from yigongti.institutions.models import Consortium, Institution
 
     total, repeats = _settings()
     call_command("migrate", verbosity=0)
-    started = time.perf_counter()
-    out = io.StringIO()
-    call_command(
-        "generate_county", f"--as-of={AS_OF.isoformat()}", residents=total, seed=SEED, verbosity=1, stdout=out
-    )
-    generated = time.perf_counter() - started
-    summary = next((line for line in out.getvalue().splitlines() if line.startswith("Generated")), "")
-    steps = {name: float(sec) for name, sec in re.findall(r"(\w+) ([\d.]+) s\b", summary.rsplit("(", 1)[-1])}
+    # A kept county (YGT_BENCH_KEEP) is built once and measured later: its generation, which is
+    # not a figure, can then run while the machine is busy and the measurement when it is idle.
+    built = Path(os.environ["YGT_VAR_DIR"]) / f"generated-{total}.json"
+    if Institution.objects.exists() and built.exists():
+        generated, steps = json.loads(built.read_text(encoding="utf-8"))
+    else:
+        started = time.perf_counter()
+        out = io.StringIO()
+        call_command(
+            "generate_county",
+            f"--as-of={AS_OF.isoformat()}",
+            residents=total,
+            seed=SEED,
+            verbosity=1,
+            stdout=out,
+        )
+        generated = time.perf_counter() - started
+        summary = next((line for line in out.getvalue().splitlines() if line.startswith("Generated")), "")
+        steps = {
+            name: float(sec) for name, sec in re.findall(r"(\w+) ([\d.]+) s\b", summary.rsplit("(", 1)[-1])
+        }
+        built.write_text(json.dumps([generated, steps]), encoding="utf-8")
+    if os.environ.get("YGT_BENCH_STAGE") == "generate":
+        print(json.dumps({"generated": generated, "steps": steps}))
+        return
     encounters = Encounter.objects.count()
 
     scratch = [_timed(engine.rebuild) for _ in range(max(1, repeats - 1))]
@@ -624,12 +646,25 @@ def _run_worker(database_url: str, var_dir: str) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _kept(database: str) -> Path | None:
+    """``YGT_BENCH_KEEP=DIR``: keep each database's county in DIR (and, on PostgreSQL, in a
+    database named after the size) and measure it again on the next run instead of rebuilding."""
+    keep = os.environ.get("YGT_BENCH_KEEP")
+    if not keep:
+        return None
+    path = Path(keep) / f"{database}-{_settings()[0]}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def _measure_sqlite() -> dict[str, Any]:
-    tmp = tempfile.mkdtemp(prefix="ygt-bench-")
+    kept = _kept("sqlite")
+    tmp = str(kept) if kept else tempfile.mkdtemp(prefix="ygt-bench-")
     try:
         return _run_worker(f"sqlite:///{tmp}/bench.sqlite3", tmp)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not kept:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _measure_postgres(url: str) -> dict[str, Any]:
@@ -637,15 +672,18 @@ def _measure_postgres(url: str) -> dict[str, Any]:
 
     parts = urlsplit(url)
     admin = psycopg.connect(urlunsplit(("postgresql", parts.netloc, "/postgres", "", "")), autocommit=True)
-    name = f"ygt_bench_ind_{os.getpid()}"
-    tmp = tempfile.mkdtemp(prefix="ygt-bench-")
+    kept = _kept("postgres")
+    name = f"ygt_bench_ind_keep_{_settings()[0]}" if kept else f"ygt_bench_ind_{os.getpid()}"
+    tmp = str(kept) if kept else tempfile.mkdtemp(prefix="ygt-bench-")
     try:
-        admin.execute(f'CREATE DATABASE "{name}"')
+        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            admin.execute(f'CREATE DATABASE "{name}"')
         return _run_worker(urlunsplit(("postgres", parts.netloc, f"/{name}", "", "")), tmp)
     finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not kept:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            shutil.rmtree(tmp, ignore_errors=True)
         admin.close()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _row(r: dict[str, Any]) -> str:
@@ -667,6 +705,9 @@ def main() -> None:
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith(("postgres://", "postgresql://")):
         results.append(_measure_postgres(url))
+    if os.environ.get("YGT_BENCH_STAGE") == "generate":  # with YGT_BENCH_KEEP: build, measure later
+        print(f"Counties of {total:,} residents kept in {os.environ.get('YGT_BENCH_KEEP')}: {results}")
+        return
     first = results[0]
     lines = [
         f"Indicator catalogue ({first['parts']} parts: numerators, denominators and row counts) on the demo "
