@@ -145,13 +145,26 @@ def _no_null_characters(value: Any) -> Any:
 Text = Annotated[str, AfterValidator(_no_null_characters)]
 
 
+#: The widest integer a database column holds (SQLite INTEGER, PostgreSQL bigint).
+INT_LIMIT = 2**63 - 1
+
+
+def _storable_integer(value: Any) -> Any:
+    """An integer beyond 64 bits cannot be compared with a column: SQLite's driver raises
+    OverflowError (a 500). Refused as 422 before any query is built."""
+    if isinstance(value, int) and not isinstance(value, bool) and not -INT_LIMIT <= value <= INT_LIMIT:
+        raise PydanticCustomError("int_range", str(_("The number is too large.")))
+    return value
+
+
 class InSchema(Schema):
-    """Base of every query and body schema: no string field carries a NUL character."""
+    """Base of every query and body schema: no string field carries a NUL character, and no
+    integer is wider than a database column."""
 
     @field_validator("*")
     @classmethod
     def _text(cls, value: Any) -> Any:
-        return _no_null_characters(value)
+        return _storable_integer(_no_null_characters(value))
 
 
 class PageIn(InSchema):

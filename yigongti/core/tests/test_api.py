@@ -388,3 +388,18 @@ def test_icd10_lookup_needs_a_login_and_a_query(client, login_client, county):
     refused = login_client(Role.RESIDENT).get("/api/icd10", {"q": ""}, headers={"accept-language": "en"})
     assert refused.status_code == 422
     assert refused.json()["field"] == "q"
+
+
+@pytest.mark.parametrize("value", ["-842449547275532500992", str(2**63)])
+def test_an_integer_wider_than_a_column_is_a_422(login_client, county, value):
+    """Found by the API fuzz: on SQLite the driver raised OverflowError (a 500) for ?team=<huge>."""
+    response = login_client(Role.VILLAGE_DOCTOR).get(
+        "/api/familydoctor/tasks", {"team": value}, HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+    assert response.status_code == 422
+    assert "数字过大" in response.json()["message"]
+
+
+def test_the_widest_column_integer_is_accepted(login_client, county):
+    response = login_client(Role.VILLAGE_DOCTOR).get("/api/familydoctor/tasks", {"team": str(2**63 - 1)})
+    assert response.status_code == 200
