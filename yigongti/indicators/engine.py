@@ -9,12 +9,15 @@ institutions and months, so an incremental update always equals a computation fr
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import Q
+
+from yigongti.core import batching
 
 from . import definitions
 from .definitions import Definition
@@ -137,13 +140,23 @@ def _inst_q(field: str, ids: set[int | None]) -> Q:
     return q
 
 
-@transaction.atomic
 def refresh(source: str, keys: Iterable[Key], *, every_institution: bool = False) -> int:
     """Recompute the cells of ``source``'s parts at the touched (institution, month) keys.
 
     A key's month None means every month of that institution (a capacity or a moved row);
     ``every_institution`` recomputes whole months (for sources whose signal names one side of
-    a row attributed to either side, such as referrals)."""
+    a row attributed to either side, such as referrals). Inside ``core.batching.coalesced()``
+    (a transaction Bundle) the keys are collected and the cells recomputed once, for all of
+    them, when the block ends: 0 is returned now."""
+    touched = set(keys)
+    work = functools.partial(_refresh_now, source, every_institution=every_institution)
+    if batching.collect(("indicators.refresh", source, every_institution), touched, work):
+        return 0
+    return _refresh_now(source, touched, every_institution=every_institution)
+
+
+@transaction.atomic
+def _refresh_now(source: str, keys: Iterable[Key], *, every_institution: bool = False) -> int:
     by_month: dict[dt.date | None, set[int | None]] = defaultdict(set)
     for inst, month in keys:
         by_month[month.replace(day=1) if month else None].add(inst)

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 from django.utils.translation import gettext as _
 
 from yigongti.core.audit import deferred
+from yigongti.core.batching import coalesced
 from yigongti.core.errors import DomainError
 
 from . import interactions
@@ -211,8 +212,10 @@ def process(ctx: Ctx, bundle: dict[str, Any]) -> dict[str, Any]:
     resolved: dict[str, str] = {}
     if kind == "transaction":
         # One transaction whose audit rows are chained together at its end (core.audit.deferred):
-        # the chain's lock is held from that flush to the commit, not for the whole Bundle.
-        with deferred():
+        # the chain's lock is held from that flush to the commit, not for the whole Bundle. The
+        # follow-up work of each entry (the indicator cells of a new resident's village) is
+        # coalesced and done once, for every entry, at the end of the same transaction.
+        with deferred(), coalesced():
             for i in _order(entries):
                 try:
                     answer = _one(ctx, entries[i], resolved)
