@@ -179,7 +179,9 @@ def _group_coverage(
         "denominator": denominator,
         **PCT,
         "area": "家庭医生签约",
-        "description": ("有效签约中签约（或续约）时属于该重点人群的居民数 ÷ " + counted),
+        "description": (
+            "有效签约中属于该重点人群的居民数（签约时按年龄和慢病登记确定，登记变化时随之更新） ÷ " + counted
+        ),
         "source_document": DOC,
     }
 
