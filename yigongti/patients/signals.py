@@ -1,8 +1,9 @@
 """``residents_changed``: sent inside the writing transaction by the bulk paths that write
-residents without model saves (``services.residents_bulk_insert``, the import writer), with the
-(village clinic id, None) cells they touched, so that the indicators app can keep its residents
-counts current without this app importing it. Single-resident writes go through ``save()`` and
-are followed by the model signals instead."""
+residents without model saves (``services.residents_bulk_insert``, the import writer), and by a
+merge and its undo (what other apps count per resident, such as a family-doctor contract, stops
+or starts counting with the merged record), with the (village clinic id, None) cells they touched,
+so that the indicators app can keep its counts current without this app importing it. Other
+single-resident writes go through ``save()`` and are followed by the model signals instead."""
 
 from __future__ import annotations
 

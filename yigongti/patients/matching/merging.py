@@ -27,6 +27,7 @@ from ..models import (
     Registration,
     ReviewStatus,
 )
+from ..signals import send_changed
 from .index import forget_resident_total
 from .services import GOLDEN_FIELDS, golden_snapshot, ordered_pair
 
@@ -111,6 +112,7 @@ def patients_merge(
     if survivor.user_id and merged.user_id:
         raise Conflict(_("Both residents have a login; remove one before merging."))
     moved = list(Registration.objects.filter(patient=merged).order_by("pk").values_list("pk", flat=True))
+    villages = {survivor.village_id, merged.village_id}
     survivor_before = golden_snapshot(survivor)
     merged_before = {**golden_snapshot(merged), "user_id": merged.user_id}
     for f in ("id_number", "birth_date", "sex", "phone", "address"):
@@ -132,6 +134,9 @@ def patients_merge(
         survivor.user = user
     survivor.save()
     Registration.objects.filter(pk__in=moved).update(patient=survivor, updated_at=timezone.now())
+    # what is counted per resident elsewhere (a family-doctor contract counts while its resident
+    # is not merged) follows the villages of both, through the bulk paths' signal
+    send_changed(villages | {survivor.village_id})
     merge = Merge.objects.create(
         survivor=survivor,
         merged=merged,
@@ -170,6 +175,7 @@ def patients_unmerge(*, actor: Any, merge_id: int) -> Patient:
         raise Conflict(_("The surviving resident was merged again since; undo that merge first."))
     survivor = Patient.objects.select_for_update().get(pk=merge.survivor_id)
     merged = Patient.objects.select_for_update().get(pk=merge.merged_id)
+    villages = {survivor.village_id, merged.village_id}
     current = golden_snapshot(survivor)
     after = merge.survivor_after
     # put back what the merge changed, unless someone changed it again since
@@ -193,6 +199,7 @@ def patients_unmerge(*, actor: Any, merge_id: int) -> Patient:
     Registration.objects.filter(pk__in=merge.registration_ids).update(
         patient=merged, updated_at=timezone.now()
     )
+    send_changed(villages | {survivor.village_id, merged.village_id})
     merge.undone_at = timezone.now()
     merge.undone_by = actor
     merge.save(update_fields=["undone_at", "undone_by"])
