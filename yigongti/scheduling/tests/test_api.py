@@ -72,7 +72,7 @@ def test_booking_refusals_are_clear_and_write_nothing(county, sched):
     _error(post({"slot_id": reserved.pk}), 409, "reserved", "slot")
     _error(post({"slot_id": public.pk, "patient_id": sched.neighbour.pk}), 422, "invalid", "patient")
     _error(post({"slot_id": public.pk, "for_referral": True}), 403, "forbidden")
-    _error(post({"slot_id": 10**30}), 404)
+    _error(post({"slot_id": 10**30}), 422, "invalid", "slot_id")  # wider than any column: refused as input
     _error(post({"slot_id": 987654}), 404, "not_found", "slot")
     past = into_the_past(open_session(county.lead, sched.lead_dept, offset=3))
     _error(post({"slot_id": _slots(past)[0].pk}), 422, "invalid", "slot")
