@@ -177,6 +177,7 @@ TABLES: dict[str, tuple[dict[str, str], str]] = {
             "patient_id": "BIGINT",
             "village_id": "BIGINT",
             "service_date": "DATE",
+            "first_in_year": "BOOLEAN",
             "self_care_band": "VARCHAR",
         },
         "chronic.ElderlyService",

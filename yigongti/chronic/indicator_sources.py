@@ -78,6 +78,7 @@ def sources() -> dict[str, Any]:
             institutions=village,
             fields={
                 "self_care_band": FieldSpec("self_care_band", "text", BANDS),
+                "first_in_year": FieldSpec("first_in_year", "bool"),
                 **_inst_fields("village", "village"),
             },
             distincts={"patient": "patient_id"},
@@ -193,7 +194,14 @@ CATALOGUE: list[dict[str, Any]] = [
         "elderly_management_rate",
         "老年人健康管理率",
         "Elderly health management rate",
-        {"source": "elderly_services", "filters": [], "measure": "distinct", "field": "patient"},
+        {
+            "source": "elderly_services",
+            # once a year per resident: monthly cells summed over the year would count a resident
+            # served in two months twice
+            "filters": [{"field": "first_in_year", "op": "eq", "value": True}],
+            "measure": "distinct",
+            "field": "patient",
+        },
         _reference("elderly", "estimated_patients"),
         **PCT,
         area="公共卫生",

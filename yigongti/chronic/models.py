@@ -146,6 +146,9 @@ class ElderlyService(TimeStampedModel):
         Institution, on_delete=models.PROTECT, related_name="+", verbose_name=_("village clinic")
     )
     service_date = models.DateField(_("service date"))
+    # the resident's earliest service of the calendar year (by date, then id): the management rate
+    # counts each resident once a year, in the month of this service, whatever the months summed
+    first_in_year = models.BooleanField(_("first service of the year"), default=False, editable=False)
     self_care_score = models.PositiveSmallIntegerField(_("self-care score"))
     self_care_band = models.CharField(_("self-care ability"), max_length=16, choices=SelfCareBand.choices)
     lifestyle = models.CharField(_("lifestyle assessment"), max_length=300, blank=True)

@@ -392,9 +392,33 @@ def elderly_service_record(
         recorded_by=actor,
     )
     tasks.refresh(patient, Programme.ELDERLY, today=_today(), done_on=service_date)
-    send_changed({(row.village_id, service_date.replace(day=1))})
+    touched = _mark_first_in_year(patient.pk, service_date.year)
+    send_changed({(row.village_id, service_date.replace(day=1)), *touched})
+    row.refresh_from_db(fields=["first_in_year"])
     _record(actor, scope, "chronic.elderly_service", row)
     return row
+
+
+def _mark_first_in_year(patient_id: int, year: int) -> set[tuple[int, dt.date]]:
+    """Flag the resident's earliest service of ``year`` (by date, then id) as the first, and no
+    other; a service recorded with an earlier date than the flagged one takes the flag over. The
+    (village, month) cells of every row whose flag changed are returned."""
+    rows = list(
+        ElderlyService.objects.select_for_update()
+        .filter(
+            patient_id=patient_id,
+            service_date__gte=dt.date(year, 1, 1),
+            service_date__lt=dt.date(year + 1, 1, 1),
+        )
+        .order_by("service_date", "id")
+        .values_list("id", "first_in_year", "village_id", "service_date")
+    )
+    touched: set[tuple[int, dt.date]] = set()
+    for i, (pk, flagged, village_id, day) in enumerate(rows):
+        if flagged != (i == 0):
+            ElderlyService.objects.filter(pk=pk).update(first_in_year=i == 0)
+            touched.add((village_id, day.replace(day=1)))
+    return touched
 
 
 @transaction.atomic

@@ -210,6 +210,7 @@ def generate(
                     "patient_id": pk,
                     "village_id": village,
                     "service_date": as_of - dt.timedelta(days=rng.randint(1, 364)),
+                    "first_in_year": True,  # one service per resident: the first of its year
                     "self_care_score": score,
                     "self_care_band": rules.self_care_band(score),
                     "lifestyle": rng.choice(["", "吸烟", "少运动", "饮食偏咸"]),
