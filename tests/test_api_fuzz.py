@@ -256,6 +256,14 @@ def _bearer(county: SmallCounty, role: str) -> dict[str, str]:
             "host",
         ),
         (Role.CONSORTIUM_OFFICE, "get", f"/api/memberships?offset={10**20}", None, "offset"),
+        (
+            Role.CONSORTIUM_OFFICE,
+            "post",
+            "/api/familydoctor/teams",
+            {"code": "T1", "name": "团队", "institution": "441823000001", "villages": ["44\x00"]},
+            "villages",
+        ),
+        (Role.VILLAGE_DOCTOR, "get", f"/api/familydoctor/tasks?team={2**64}", None, "team"),
     ],
 )
 def test_input_the_database_cannot_take_is_a_422(

@@ -157,14 +157,27 @@ def _storable_integer(value: Any) -> Any:
     return value
 
 
+def _storable(value: Any) -> Any:
+    """A field's value, and every item of a list or mapping in it, without NUL characters and
+    without integers wider than a column (a NUL inside a list of codes was a 500 on PostgreSQL)."""
+    if isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            _storable(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _storable(key)
+            _storable(item)
+    return _storable_integer(_no_null_characters(value))
+
+
 class InSchema(Schema):
-    """Base of every query and body schema: no string field carries a NUL character, and no
-    integer is wider than a database column."""
+    """Base of every query and body schema: no string carries a NUL character and no integer is
+    wider than a database column, in a field or inside its lists and mappings."""
 
     @field_validator("*")
     @classmethod
     def _text(cls, value: Any) -> Any:
-        return _storable_integer(_no_null_characters(value))
+        return _storable(value)
 
 
 class PageIn(InSchema):
