@@ -405,8 +405,16 @@ def contract_groups_update(*, actor: Any, contract: Contract, groups: Iterable[s
                 _("%(name)s is for residents of its group only; tick the group first.") % {"name": p.name},
                 field="groups",
             )
-    before = {"priority_groups": list(contract.priority_groups)}
-    if found != list(contract.priority_groups):
+    _set_groups(actor, scope, contract, found)
+    return contract
+
+
+def _set_groups(actor: Any, scope: Any, contract: Contract, found: list[str], **note: Any) -> bool:
+    """Save the contract's new groups (if they changed) with the indicator signal, and audit the
+    decision either way (``note`` goes into the row: a cause, groups kept). True if saved."""
+    before = list(contract.priority_groups)
+    moved = found != before
+    if moved:
         contract.priority_groups, contract.is_priority = found, bool(found)
         contract.save(update_fields=["priority_groups", "is_priority", "updated_at"])
         changed(contract_keys(contract))
@@ -414,11 +422,11 @@ def contract_groups_update(*, actor: Any, contract: Contract, groups: Iterable[s
         actor=actor,
         verb="familydoctor.contract.groups",
         subject=contract,
-        before=before,
-        after={"priority_groups": found},
+        before={"priority_groups": before},
+        after={"priority_groups": found, **note},
         membership=_membership(scope),
     )
-    return contract
+    return moved
 
 
 def _in_order(groups: set[str]) -> list[str]:
@@ -468,20 +476,8 @@ def contract_groups_follow(
         found = _in_order((current - managed) | answered | held)
         if found == list(contract.priority_groups) and not held:
             continue
-        before = {"priority_groups": list(contract.priority_groups)}
-        if found != before["priority_groups"]:
-            contract.priority_groups, contract.is_priority = found, bool(found)
-            contract.save(update_fields=["priority_groups", "is_priority", "updated_at"])
-            changed(contract_keys(contract))
+        if _set_groups(actor, scope, contract, found, cause=cause, kept_for_packages=sorted(held)):
             moved.append(contract)
-        audit(
-            actor=actor,
-            verb="familydoctor.contract.groups",
-            subject=contract,
-            before=before,
-            after={"priority_groups": found, "cause": cause, "kept_for_packages": sorted(held)},
-            membership=_membership(scope),
-        )
     return moved
 
 
