@@ -6,13 +6,18 @@ predecessor's hash; ``verify_chain`` walks the table and reports the first row t
 removed or inserted.
 
 Appending takes one PostgreSQL advisory transaction lock (the gap-free ``seq`` and the chain need
-one writer at a time), held until the surrounding transaction ends. Two ways keep that short:
+one writer at a time), held until the surrounding transaction ends. Three ways keep that short:
 
-- a read of personal data is audited in a short transaction of its own at the end of handling
-  (``audit_read``): the lock is held for the head lookup, the INSERT and the COMMIT only;
+- a row written outside any transaction (a read of personal data, audited at the end of
+  handling, after the data was read and before it is sent) is **group-committed**: the threads of
+  a process that audit at the same moment hand their rows to one of them, which chains them all
+  in one short transaction (one lock, one head lookup, one INSERT, one COMMIT and its WAL flush);
+  each caller returns only once its row is committed, and gets the error if it was not;
 - a transaction that writes many rows wraps them in ``deferred()``: ``audit()`` then buffers, and
   the block's end chains every buffered row at once (one lock, one head lookup, one bulk INSERT),
-  still inside the caller's transaction, so the lock is held only from that flush to the commit.
+  still inside the caller's transaction, so the lock is held only from that flush to the commit;
+- a row written inside a caller's transaction joins it (the change and its record commit
+  together).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import contextvars
 import datetime as dt
 import hashlib
 import json
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -30,7 +36,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import validate_ipv46_address
-from django.db import connection, models, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -209,9 +215,78 @@ def audit(
         transaction.on_commit(marker)
         buffer.pending.append(_Pending(row, marker))
         return row
-    with transaction.atomic():
-        _append([row])
+    if connection.in_atomic_block:
+        with transaction.atomic():
+            _append([row])
+        return row
+    _group.append(row)
     return row
+
+
+class _Waiter:
+    """One caller's row in the group commit: set once the row is committed (or failed), or
+    once this caller is promoted to write the next group."""
+
+    __slots__ = ("error", "event", "promoted", "row")
+
+    def __init__(self, row: AuditEvent) -> None:
+        self.row = row
+        self.event = threading.Event()
+        self.promoted = False
+        self.error: BaseException | None = None
+
+
+class _GroupCommit:
+    """Rows of callers outside any transaction, committed a group at a time (leader/follower).
+
+    The first caller to arrive while nobody writes is the leader: it takes every row queued so
+    far, chains them in one transaction on its own connection and wakes their callers. Rows
+    that arrive meanwhile wait for the next group, whose first caller the leader promotes, so no
+    caller writes more than one group. One transaction per group instead of one per row:
+    under concurrent reads, the chain's lock and the WAL flush are paid once per group."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queue: list[_Waiter] = []
+        self._busy = False
+
+    def append(self, row: AuditEvent) -> None:
+        me = _Waiter(row)
+        with self._lock:
+            self._queue.append(me)
+            lead = not self._busy
+            self._busy = True
+        if not lead:
+            me.event.wait()
+            if not me.promoted:
+                if me.error is not None:
+                    raise DatabaseError(_("The audit row could not be written.")) from me.error
+                return
+        with self._lock:
+            group, self._queue = self._queue, []
+        error: BaseException | None = None
+        try:
+            with transaction.atomic():
+                _append([w.row for w in group])
+        except BaseException as exc:  # every caller of the group learns of it
+            error = exc
+        with self._lock:
+            following = self._queue[0] if self._queue else None
+            if following is not None:
+                following.promoted = True
+            else:
+                self._busy = False
+        for waiter in group:
+            if waiter is not me:
+                waiter.error = error
+                waiter.event.set()
+        if following is not None:
+            following.event.set()
+        if error is not None:
+            raise error
+
+
+_group = _GroupCommit()
 
 
 def _marker() -> Callable[[], None]:
@@ -256,15 +331,6 @@ def deferred() -> Iterator[None]:
     finally:
         if _buffer.get() is buffer:
             _buffer.reset(token)
-
-
-def audit_read(**kwargs: Any) -> AuditEvent:
-    """Audit a read of personal data at the end of handling, in a short transaction of its own
-    when the caller has none (the lock is then held for lookup, INSERT and COMMIT only). Call it
-    after the data has been read and before it is sent: if the row cannot be written, the caller
-    gets the error, never unaudited data. Inside a caller's transaction it joins that one."""
-    with transaction.atomic():
-        return audit(**kwargs)
 
 
 @dataclass(frozen=True)

@@ -46,8 +46,8 @@ def read(ctx: Ctx, type_name: str, resource_id: str) -> Answer:
         raise FhirError(404, "not-found", _("No resource has this id."))
     row = mapper.get(ctx, resource_id)
     body = mapper.to_fhir(row, ctx)
-    # Audited last, after the data is read and before it is sent: outside a Bundle this is a
-    # short transaction of its own, so the audit chain's lock is held for the INSERT and COMMIT.
+    # Audited last, after the data is read and before it is sent: outside a Bundle the row is
+    # group-committed with other requests' rows (core.audit), the chain's lock held briefly.
     mapper.after_read(ctx, [row])
     return Answer(200, body)
 

@@ -13,8 +13,6 @@ from urllib.parse import urlencode
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from yigongti.core.audit import deferred
-
 from .base import Ctx, ResourceType, registry
 from .outcome import FhirError, Issue, outcome
 
@@ -102,11 +100,11 @@ def run(
     ]
     included, audited = _included(ctx, mapper, rows, [i for i in includes if i in mapper.includes])
     entries += included
-    # Audited last (see interactions.read): the matches, then each included type's rows.
-    with deferred():
-        mapper.after_read(ctx, rows)
-        for target, found in audited:
-            target.after_read(ctx, found)
+    # Audited last (see interactions.read): the matches, then each included type's rows; outside
+    # a Bundle each row is group-committed with the other requests' (core.audit).
+    mapper.after_read(ctx, rows)
+    for target, found in audited:
+        target.after_read(ctx, found)
     if warnings:
         entries.append({"resource": outcome(warnings), "search": {"mode": "outcome"}})
     kept = [(k, v) for k, v in params if k in used or (k == "_include" and v in mapper.includes)]
