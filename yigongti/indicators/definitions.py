@@ -11,10 +11,9 @@ A ``list`` field (a JSON list of codes, such as a contract's priority groups) ta
 with one code: ``{"field": "priority_groups", "op": "contains", "value": "elderly"}``.
 
 Only what the registry below names may appear, so a definition can never reach a table or a
-column it should not, and a mistake is refused with the part it is in (``validate``). A valid
-definition compiles to a filtered aggregate of one grouped ORM query per source and attribution,
-by (institution, month) (``grouped_query``), so PostgreSQL and SQLite do the counting and each
-source table is read once.
+column it should not, and a mistake is refused with the part it is in (``validate``). Every
+valid definition of a source and attribution is computed from one grouped query, read as a
+small cube (``cube``), so the database does the counting and each source table is read once.
 
 How a source is placed in time (``Source.timing``):
 
@@ -45,8 +44,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import CharField, Count, F, Func, Q, QuerySet, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 #: Stand-in value: the county codes of the consortia on file (residents "of the county").
@@ -103,6 +101,12 @@ class Source:
     base: Callable[[], Q] | None = None
     #: Fields shown in the records drill-down.
     record_fields: tuple[str, ...] = ()
+    #: Filter fields the cube always groups by, in this order (``cube``): a text or bool field by
+    #: its value, a date by whether it is empty. Name the fields the catalogue filters on.
+    dimensions: tuple[str, ...] = ()
+    #: The sums of the source's analytic index on SQLite (``cube.analytic_index_sql``); None: no
+    #: such index. A cube that needs only the dimensions and these sums is read in index order.
+    analytic_sums: frozenset[str] | None = None
 
     def model_class(self) -> Any | None:
         """The model, or None while the app that owns the table is not installed yet."""
@@ -166,6 +170,8 @@ SOURCES: dict[str, Source] = {
         sums=frozenset({"bed_days", "total_cost", "insurance_paid", "out_of_pocket"}),
         distincts={"patient": "patient_id"},
         record_fields=("started_at", "kind", "diagnosis_code", "total_cost", "out_of_pocket", "bed_days"),
+        dimensions=("kind", "in_county", "is_tcm", "residence_county_code", "discharged_on"),
+        analytic_sums=frozenset({"bed_days", "total_cost", "insurance_paid", "out_of_pocket"}),
     ),
     "referrals": Source(
         name="referrals",
@@ -428,12 +434,33 @@ def county_codes() -> list[str]:
     return sorted(set(Consortium.objects.values_list("county_code", flat=True))) or ["-"]
 
 
-def _resolve(value: Any) -> Any:
+def resolve(value: Any) -> Any:
+    """A filter value with ``"$county"`` replaced by the county codes on file."""
     if value == COUNTY_VALUE:
         return county_codes()
     if isinstance(value, list) and COUNTY_VALUE in value:
         return sorted({*(v for v in value if v != COUNTY_VALUE), *county_codes()})
     return value
+
+
+def filter_q(spec: Source, name: str, op: str, value: Any) -> Q:
+    """One filter of a definition as a Q."""
+    path = spec.fields[name].path
+    value = resolve(value)
+    if op in ("ne", "not_in"):
+        many = op == "not_in" or isinstance(value, list)
+        return ~Q(**{f"{path}__in" if many else path: value}) | Q(**{f"{path}__isnull": True})
+    if op == "eq" and isinstance(value, list):
+        return Q(**{f"{path}__in": value})
+    if op == "contains":
+        if connection.vendor == "postgresql":
+            # JSON containment: the list holds the code (turning jsonb into text to match it
+            # was most of the contracts' cube query)
+            return Q(**{f"{path}__contains": [value]})
+        # SQLite has no JSON containment: the code as a quoted JSON string inside the list's
+        # text; codes are lower-case words, so the match is exact
+        return Q(**{f"{path}__icontains": json.dumps(value)})
+    return Q(**{f"{path}{LOOKUP[op]}": value})
 
 
 def condition(definition: Definition, *, base: bool = True) -> Q:
@@ -442,20 +469,7 @@ def condition(definition: Definition, *, base: bool = True) -> Q:
     spec = definition.spec
     q = spec.base() if spec.base and base else Q()
     for name, op, value in definition.filters:
-        path = spec.fields[name].path
-        value = _resolve(value)
-        if op in ("ne", "not_in"):
-            many = op == "not_in" or isinstance(value, list)
-            q &= ~Q(**{f"{path}__in" if many else path: value}) | Q(**{f"{path}__isnull": True})
-        elif op == "eq" and isinstance(value, list):
-            q &= Q(**{f"{path}__in": value})
-        elif op == "contains":
-            # the code as a quoted JSON string inside the list's text: the same LIKE on SQLite
-            # and PostgreSQL (jsonb as text), where JSON containment (``__contains``) exists on
-            # PostgreSQL only; codes are lower-case words, so the match is exact
-            q &= Q(**{f"{path}__icontains": json.dumps(value)})
-        else:
-            q &= Q(**{f"{path}{LOOKUP[op]}": value})
+        q &= filter_q(spec, name, op, value)
     return q
 
 
@@ -491,92 +505,3 @@ def date_range_q(definition: Definition, start: dt.date, end: dt.date) -> Q:
         hi = dt.datetime.combine(end, dt.time(), SHANGHAI)
         return Q(**{f"{name}__gte": lo, f"{name}__lt": hi})
     return Q(**{f"{name}__gte": start, f"{name}__lt": end})
-
-
-def local_month(column: str) -> Any:
-    """The local month of a UTC datetime column, computed by the database.
-
-    Django's TruncMonth with a time zone is a Python function called once per row on SQLite
-    (about 30 µs a row: minutes over a county-year); there, a fixed offset in SQL does the same,
-    which is exact for Asia/Shanghai (no daylight saving since 1991). Even SQLite's ``datetime()``
-    was two thirds of the encounters' scan, so it is only called where the offset can change the
-    month: a UTC day of month before the 28th plus eight hours is still in the same month, and
-    there the month is the stored text's first seven characters. PostgreSQL truncates natively
-    in the zone."""
-    offset = dt.datetime(2000, 1, 1, tzinfo=SHANGHAI).utcoffset()
-    if connection.vendor != "sqlite" or offset is None:
-        return TruncMonth(column, tzinfo=SHANGHAI)
-    hours = int(offset.total_seconds() // 3600)
-    if not 0 <= hours < 24:  # pragma: no cover - the zone is fixed; keep the shortcut honest
-        return Func(
-            F(column),
-            template=f"substr(datetime(%(expressions)s, '{hours:+d} hours'), 1, 7)",
-            output_field=CharField(),
-        )
-    # Django stores a datetime on SQLite as ISO text in UTC: 'YYYY-MM-DD HH:MM:SS[.ffffff]'.
-    return Func(
-        F(column),
-        template=(
-            "CASE WHEN substr(%(expressions)s, 9, 2) < '28' THEN substr(%(expressions)s, 1, 7) "
-            f"ELSE substr(datetime(%(expressions)s, '{hours:+d} hours'), 1, 7) END"
-        ),
-        output_field=CharField(),
-    )
-
-
-def _measure(definition: Definition) -> Any:
-    own = condition(definition, base=False)
-    flt = own if own else None
-    if definition.measure == "count":
-        return Count("pk", filter=flt)
-    if definition.measure == "sum":
-        return Sum(definition.field, filter=flt)
-    return Count(definition.spec.distincts[definition.field or ""], distinct=True, filter=flt)
-
-
-def grouped_query(defs: list[Definition], extra: Q | None = None) -> QuerySet[Any] | None:
-    """ONE grouped query for several definitions of one source attributed to the same
-    institution field: (institution id, month, measure 1, measure 2, ...), each measure with its
-    own filter (``FILTER (WHERE ...)`` on PostgreSQL, ``CASE WHEN`` on SQLite), so the source
-    table is read once. Month is left out for capacities and snapshots."""
-    first = defs[0]
-    spec = first.spec
-    model = spec.model_class()
-    if model is None:
-        return None
-    qs = model._default_manager.all()
-    if spec.base:
-        qs = qs.filter(spec.base())
-    if extra is not None:
-        qs = qs.filter(extra)
-    group: dict[str, Any] = {"inst": F(spec.institutions[first.attribute_to])}
-    if spec.timing in ("flow", "cumulative"):
-        date_field = spec.date_field or ""
-        if model._meta.get_field(date_field).get_internal_type() == "DateTimeField":
-            group["month"] = local_month(date_field)
-        elif connection.vendor == "sqlite":
-            # Django's TruncMonth is a Python function per row on SQLite; a date is ISO text there
-            group["month"] = Func(
-                F(date_field), template="substr(%(expressions)s, 1, 7)", output_field=CharField()
-            )
-        else:
-            group["month"] = TruncMonth(date_field)
-    elif spec.timing == "annual":
-        group["month"] = F(spec.date_field or "year")
-    measures = {f"m{i}": _measure(d) for i, d in enumerate(defs)}
-    return qs.values(**group).order_by().annotate(**measures).values_list(*group, *measures)
-
-
-def month_of(value: Any, timing: str) -> dt.date | None:
-    """A grouped query's month value as the first day of the month."""
-    if value is None or timing == "capacity":
-        return None
-    if timing == "annual":
-        return dt.date(int(value), 1, 1)
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(SHANGHAI)
-        return value.date().replace(day=1)
-    if isinstance(value, str):  # SQLite: "2025-03" (local_month) or a date's text
-        return dt.date(int(value[:4]), int(value[5:7]), 1)
-    return value.replace(day=1)

@@ -169,7 +169,13 @@ class IndicatorCell(models.Model):
     Kept current by recomputing only the touched (institution, month) cells when data changes;
     quarters, years, levels, townships and the consortium are sums of these cells."""
 
-    part = models.ForeignKey(IndicatorPart, on_delete=models.CASCADE, related_name="cells")
+    # A derived row, written only by the engine together with its part: no index of its own
+    # (the covering index starts with the part) and no database constraint (each of a rebuild's
+    # 100 000-odd cells would look its part up, and SQLite would delete row by row instead of
+    # emptying the table); the ORM still deletes a part's cells with it.
+    part = models.ForeignKey(
+        IndicatorPart, on_delete=models.CASCADE, related_name="cells", db_index=False, db_constraint=False
+    )
     institution_id = models.IntegerField(_("institution"), null=True)
     month = models.DateField(_("month"), null=True)
     value = models.DecimalField(_("value"), max_digits=24, decimal_places=2)

@@ -1,0 +1,87 @@
+"""A rebuild on several connections (``indicators.parallel``) writes exactly the cells of one in a
+single connection, also when every source is cut into chunks; a piece that fails fails the whole
+rebuild and leaves the cells as they were; inside a caller's transaction the rebuild stays in it.
+The pieces need committed rows and a database other connections can read: PostgreSQL here
+(SQLite's test database lives in one connection's memory)."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+
+from yigongti.core.testing import build_small_county
+from yigongti.indicators import cube, engine, parallel
+
+from .helpers import record, residents
+
+
+def _county_with_data() -> Any:
+    county = build_small_county()
+    record(random.Random(31), county, residents(county, 8), n=120)
+    return county
+
+
+def _needs_server() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("pieces on other connections need a server database")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pieces_on_several_connections_give_the_cells_of_one(settings: Any, monkeypatch: Any) -> None:
+    _needs_server()
+    _county_with_data()
+    settings.YGT_INDICATOR_WORKERS = 1
+    assert parallel.workers() == 1
+    engine.rebuild()
+    alone = engine.snapshot()
+    settings.YGT_INDICATOR_WORKERS = 3
+    monkeypatch.setattr(cube, "CHUNK_ROWS", 1)  # every source in pieces
+    used: list[int] = []
+    real = parallel.compute
+
+    def spy(cubes: Any, n: int, outputs: Any = None) -> Any:
+        used.append(n)
+        return real(cubes, n, outputs)
+
+    monkeypatch.setattr(parallel, "compute", spy)
+    engine.rebuild()
+    assert used == [3]
+    assert engine.snapshot() == alone
+    assert any(p for p, _i, _m in alone if p)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_piece_fails_the_rebuild_and_keeps_the_cells(settings: Any, monkeypatch: Any) -> None:
+    _needs_server()
+    _county_with_data()
+    settings.YGT_INDICATOR_WORKERS = 2
+    engine.rebuild()
+    before = engine.snapshot()
+    real = cube.Cube.totals
+
+    def failing(self: Any, extra: Any = None, month: Any = None) -> Any:
+        if self.spec.name == "encounters":
+            raise RuntimeError("the connection broke")
+        return real(self, extra, month)
+
+    monkeypatch.setattr(cube.Cube, "totals", failing)
+    with pytest.raises(RuntimeError, match="connection broke"):
+        engine.rebuild()
+    assert engine.snapshot() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inside_a_callers_transaction_the_rebuild_sees_its_rows(settings: Any) -> None:
+    county = build_small_county()
+    settings.YGT_INDICATOR_WORKERS = 4
+    engine.rebuild()
+    with transaction.atomic():
+        assert parallel.workers() == 1
+        record(random.Random(2), county, residents(county, 2), n=10)
+        # the signals have kept the cells; a rebuild in the same transaction must agree
+        incremental = engine.snapshot()
+        engine.rebuild()
+        assert engine.snapshot() == incremental
