@@ -17,12 +17,13 @@ rebuild commits.
 
 from __future__ import annotations
 
+import itertools
 import os
 import queue
 import threading
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -66,13 +67,18 @@ def tune(*, local: bool) -> None:
                 cursor.execute("SET max_parallel_workers_per_gather = 0")
 
 
-@dataclass
+@dataclass(order=True)
 class _Task:
-    index: int  # the cube's place in the list
-    extra: Q | None
-    month: _Month | None
-    distinct: bool = False
-    weight: int = 0  # about how many rows it reads
+    """A piece of work: plan a cube (its months and chunks, done on a worker's connection so the
+    others need not wait), compute a chunk's totals, or a cube's distinct counts. Bigger pieces
+    first: no connection is then left with a big one at the end."""
+
+    order: tuple[int, int]  # (-weight, sequence)
+    index: int = field(compare=False)  # the cube's place in the list
+    kind: str = field(compare=False)  # plan | totals | distinct | stop
+    extra: Q | None = field(compare=False, default=None)
+    month: _Month | None = field(compare=False, default=None)
+    weight: int = field(compare=False, default=0)  # about how many rows it reads
 
 
 def compute(cubes: list[Cube], n: int, outputs: list[int] | None = None) -> Iterator[list[Cell]]:
@@ -84,46 +90,39 @@ def compute(cubes: list[Cube], n: int, outputs: list[int] | None = None) -> Iter
         for cube in cubes:
             yield cube.cells()
         return
-    tasks: list[_Task] = []
-    for index, cube in enumerate(cubes):
-        size = cube.size()
-        month = cube.month() if cube.parts else None
-        if cube.parts and month is not None:
-            # twice as many pieces as connections: the last ones to finish are then small
-            chunks = cube.chunks(2 * n, size)
-            written = CELL_WEIGHT * (outputs[index] if outputs else 0)
-            tasks += [_Task(index, extra, month, weight=(size + written) // len(chunks)) for extra in chunks]
-        if cube.distinct:
-            tasks.append(_Task(index, None, None, distinct=True, weight=size))
-    # the biggest pieces first, so that no connection is left with a big one at the end
-    tasks.sort(key=lambda task: -task.weight)
-    pending: dict[int, int] = defaultdict(int)
-    for task in tasks:
-        pending[task.index] += 1
-    todo: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
-    for task in tasks:
-        todo.put(task)
+    sequence = itertools.count()
+    todo: queue.PriorityQueue[_Task] = queue.PriorityQueue()
     done: queue.SimpleQueue[tuple[_Task, Any]] = queue.SimpleQueue()
-    threads = [threading.Thread(target=_work, args=(cubes, todo, done), daemon=True) for _ in range(n)]
+
+    def put(task_index: int, kind: str, weight: int, **rest: Any) -> None:
+        todo.put(_Task((-weight, next(sequence)), task_index, kind, weight=weight, **rest))
+
+    pending = [1] * len(cubes)  # each cube's plan, then its pieces
+    for index, cube in enumerate(cubes):
+        put(index, "plan", cube.size() + CELL_WEIGHT * (outputs[index] if outputs else 0))
+    threads = [threading.Thread(target=_work, args=(cubes, n, todo, done), daemon=True) for _ in range(n)]
     for thread in threads:
         thread.start()
     totals: dict[int, Totals] = defaultdict(lambda: defaultdict(int))
     distinct: dict[int, list[Cell]] = defaultdict(list)
+    finished = 0
     try:
-        for index in range(len(cubes)):
-            if not pending[index]:
-                yield []
-        for _ in range(len(tasks)):
+        while finished < len(cubes):
             task, result = done.get()
             if isinstance(result, BaseException):
                 raise result
-            if task.distinct:
+            if task.kind == "plan":
+                for kind, extra, month, weight in result:
+                    pending[task.index] += 1
+                    put(task.index, kind, weight, extra=extra, month=month)
+            elif task.kind == "distinct":
                 distinct[task.index] += result
             else:
                 for key, value in result.items():
                     totals[task.index][key] += value
             pending[task.index] -= 1
             if not pending[task.index]:
+                finished += 1
                 yield cubes[task.index].cells_of(totals.pop(task.index, {})) + distinct.pop(task.index, [])
     finally:
         try:  # after a failure, the pieces not yet started are dropped
@@ -132,22 +131,41 @@ def compute(cubes: list[Cube], n: int, outputs: list[int] | None = None) -> Iter
         except queue.Empty:
             pass
         for _thread in threads:
-            todo.put(None)
+            put(-1, "stop", -1)
         for thread in threads:
             thread.join()
 
 
-def _work(cubes: list[Cube], todo: queue.SimpleQueue[_Task | None], done: queue.SimpleQueue[Any]) -> None:
-    """One connection's share: pieces until the queue says stop, then close the connection."""
+def _plan(cube: Cube, n: int, weight: int) -> list[tuple[str, Q | None, _Month | None, int]]:
+    """A cube's pieces: its chunks (twice as many as connections, so that the last pieces to
+    finish are small) and its distinct counts."""
+    pieces: list[tuple[str, Q | None, _Month | None, int]] = []
+    month = cube.month() if cube.parts else None
+    if month is not None:
+        chunks = cube.chunks(2 * n, cube.size())
+        pieces += [("totals", extra, month, weight // len(chunks)) for extra in chunks]
+    if cube.distinct:
+        pieces.append(("distinct", None, None, weight))
+    return pieces
+
+
+def _work(cubes: list[Cube], n: int, todo: queue.PriorityQueue[_Task], done: queue.SimpleQueue[Any]) -> None:
+    """One connection's share: pieces until told to stop, then close the connection."""
     tuned = False
     try:
-        while (task := todo.get()) is not None:
+        while (task := todo.get()).kind != "stop":
             cube = cubes[task.index]
             try:
                 if not tuned:
                     tune(local=False)
                     tuned = True
-                result: Any = cube.distinct_cells() if task.distinct else cube.totals(task.extra, task.month)
+                result: Any
+                if task.kind == "plan":
+                    result = _plan(cube, n, task.weight)
+                elif task.kind == "distinct":
+                    result = cube.distinct_cells()
+                else:
+                    result = cube.totals(task.extra, task.month)
             except BaseException as exc:  # handed to the rebuild, which raises it
                 result = exc
             done.put((task, result))
