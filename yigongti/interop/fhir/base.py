@@ -129,6 +129,10 @@ class ResourceType(ABC):
     def update(self, ctx: Ctx, resource_id: str, resource: dict[str, Any]) -> Written:
         raise FhirError(405, "not-supported", _("Updating this resource type is not supported."))
 
+    def prepare(self, ctx: Ctx, rows: list[Any]) -> None:  # noqa: B027 - optional hook
+        """Load, for many rows at once, what ``to_fhir`` shows beyond each row itself (called
+        before rows are turned into resources; ``to_fhir`` must still work without it)."""
+
     def after_read(self, ctx: Ctx, rows: list[Any]) -> None:  # noqa: B027 - optional hook
         """Audit hook for reads of personal data (a no-op for reference data)."""
 

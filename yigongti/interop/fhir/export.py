@@ -164,6 +164,7 @@ def _write_one(ctx: Ctx, mapper: Any, qs: Any, path: Path) -> int:
 def _flush(ctx: Ctx, mapper: Any, rows: list[Any], handle: Any) -> int:
     if not rows:
         return 0
+    mapper.prepare(ctx, rows)
     with transaction.atomic():
         mapper.after_read(ctx, rows)
     for row in rows:

@@ -45,6 +45,7 @@ def read(ctx: Ctx, type_name: str, resource_id: str) -> Answer:
     if len(resource_id) > MAX_ID:
         raise FhirError(404, "not-found", _("No resource has this id."))
     row = mapper.get(ctx, resource_id)
+    mapper.prepare(ctx, [row])
     body = mapper.to_fhir(row, ctx)
     # Audited last, after the data is read and before it is sent: outside a Bundle the row is
     # group-committed with other requests' rows (core.audit), the chain's lock held briefly.
@@ -137,6 +138,7 @@ def _conditional(ctx: Ctx, mapper: ResourceType, query: str) -> Any:
     if len(matches) > 1:
         raise FhirError(412, "multiple-matches", _("If-None-Exist matches more than one resource."))
     if matches:
+        mapper.prepare(ctx, matches)
         mapper.after_read(ctx, matches)
         return matches[0]
     return None

@@ -90,6 +90,7 @@ def run(
     # A page that is not full (and not past the end) tells the total without a COUNT query.
     short = 0 < len(rows) < count or (offset == 0 and count > 0 and not rows)
     total = offset + len(rows) if short else qs.count()
+    mapper.prepare(ctx, rows)
     entries = [
         {
             "fullUrl": f"{ctx.base}/{mapper.name}/{mapper.id_of(r)}",
@@ -138,6 +139,7 @@ def _included(
         for ident in ids:
             either |= target.id_q(ident)
         found = list(target.queryset(ctx).filter(either))
+        target.prepare(ctx, found)
         audited.append((target, found))
         for row in found:
             key = (target.name, target.id_of(row))

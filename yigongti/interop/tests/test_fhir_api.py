@@ -132,6 +132,47 @@ def test_read_allowed_denied_and_out_of_scope(county, fhir):
     assert fhir(Role.VILLAGE_DOCTOR).get("/fhir/Patient/999999").status_code == 404
 
 
+def test_a_read_and_a_search_show_the_village_registrations_and_merges(county, fhir):
+    """What a Patient shows besides its own row (village, the caller's institutions' registrations
+    with their identifier system, links between merged residents) is the same whether read alone,
+    found by a search of many, or read right after the create."""
+    from yigongti.core.testing import make_patient
+    from yigongti.patients.matching.merging import patients_merge
+
+    doctor = fhir(Role.COUNTY_DOCTOR)
+    created = doctor.post(
+        "/fhir/Patient",
+        patient(identifier=None) | {"identifier": [{"system": OID_INPATIENT, "value": "ZY9"}]}
+        | {"managingOrganization": {"reference": f"Organization/{county.village.code}"}},
+    )  # fmt: skip
+    assert created.status_code == 201, created.json()
+    body = created.json()
+    survivor_id = int(body["id"])
+    other = make_patient(county.village, 77, "王小明", dt.date(1960, 1, 2))
+    patients_merge(actor=None, survivor_id=survivor_id, merged_id=other.pk)
+    read = doctor.get(f"/fhir/Patient/{survivor_id}").json()
+    assert read["managingOrganization"] == {
+        "reference": f"Organization/{county.village.code}",
+        "display": county.village.name,
+    }
+    assert {"reference": f"Patient/{other.pk}"} in [link["other"] for link in read["link"]]
+    assert {link["type"] for link in read["link"]} == {"replaces"}
+    mine = [i for i in read["identifier"] if i.get("assigner")]
+    assert [(i["system"], i["value"]) for i in mine] == [(OID_INPATIENT, "ZY9")]
+    assert mine[0]["assigner"]["reference"] == f"Organization/{county.lead.code}"
+    assert [i for i in body["identifier"] if i.get("assigner")] == mine  # as the create answered
+    found = doctor.get(f"/fhir/Patient?_id={survivor_id}").json()
+    assert found["entry"][0]["resource"] == read | {"meta": found["entry"][0]["resource"]["meta"]}
+    village = fhir(Role.VILLAGE_DOCTOR)
+    both = village.get(f"/fhir/Patient?_id={survivor_id},{other.pk}").json()
+    by_id = {e["resource"]["id"]: e["resource"] for e in both["entry"]}
+    assert by_id[str(other.pk)]["link"] == [
+        {"other": {"reference": f"Patient/{survivor_id}"}, "type": "replaced-by"}
+    ]
+    assert by_id[str(survivor_id)]["link"] == read["link"]
+    assert not [i for i in by_id[str(survivor_id)]["identifier"] if i.get("assigner")]  # not the village's
+
+
 def test_out_of_scope_organization_is_404(county, fhir):
     assert fhir(Role.VILLAGE_DOCTOR).get(f"/fhir/Organization/{county.village.code}").status_code == 200
     assert fhir(Role.VILLAGE_DOCTOR).get(f"/fhir/Organization/{county.lead.code}").status_code == 404
