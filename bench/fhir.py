@@ -38,6 +38,7 @@ import os
 import platform
 import random
 import secrets
+import shutil
 import socket
 import statistics
 import subprocess
@@ -49,6 +50,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "fhir.md"
@@ -169,7 +171,7 @@ def _start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int) 
     gunicorn = Path(sys.executable).with_name("gunicorn")
     server = subprocess.Popen(  # noqa: S603 - the project's own WSGI app on loopback
         [str(gunicorn), "config.wsgi", "-k", "gthread", "-w", str(workers), "--threads", str(threads),
-         "-b", f"127.0.0.1:{port}", "--backlog", "2048", "--keep-alive", "30"],
+         "-b", f"127.0.0.1:{port}", "--backlog", "2048", "--keep-alive", "30", "--preload"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -198,16 +200,66 @@ class Phase:
     latencies: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
     wall: float = 0.0
+    #: CPU seconds the phase cost: the server (gunicorn), the database (every postgres process)
+    #: and the load generator
+    cpu: dict[str, float] = field(default_factory=dict)
+    #: wrk's own figures (it reports counts and percentiles, not each latency)
+    counted: tuple[int, int, float, float] | None = None  # requests, errors, p50 s, p99 s
 
     @property
     def requests(self) -> int:
-        return len(self.latencies)
+        return self.counted[0] if self.counted else len(self.latencies)
 
     def errors(self, ok: set[int]) -> int:
+        if self.counted:
+            return self.counted[1]
         return sum(n for status, n in self.statuses.items() if status not in ok)
 
-    def rate(self) -> float:
-        return self.requests / self.wall if self.wall else 0.0
+    def percentiles(self) -> tuple[float, float]:
+        if self.counted:
+            return self.counted[2], self.counted[3]
+        lat = sorted(self.latencies) or [0.0]
+        return statistics.median(lat), lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+
+
+# --- CPU accounting (Linux /proc) --------------------------------------------------------------
+
+TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _stat(pid: int) -> tuple[str, int, float, float] | None:
+    """(command, parent, own CPU s, reaped children's CPU s) of a process, or None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            text = handle.read()
+    except OSError:
+        return None
+    head, rest = text.rsplit(")", 1)
+    fields = rest.split()
+    own = (int(fields[11]) + int(fields[12])) / TICK
+    children = (int(fields[13]) + int(fields[14])) / TICK
+    return head.split("(", 1)[1], int(fields[1]), own, children
+
+
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU used so far by the server (gunicorn's master and workers) and by PostgreSQL (the
+    postmaster and its processes), each with the children it has already reaped, so a backend
+    that ends between two readings is not lost."""
+    procs = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            found = _stat(int(entry))
+            if found:
+                procs[int(entry)] = found
+    server = db = 0.0
+    for pid, (command, parent, own, children) in procs.items():
+        if pid == server_pid:
+            server += own + children
+        elif parent == server_pid:
+            server += own
+        elif command == "postgres":
+            db += own + (children if procs.get(parent, ("",))[0] != "postgres" else 0.0)
+    return {"server": server, "db": db}
 
 
 Request = tuple[str, str, bytes | None]  # method, path, body
@@ -238,12 +290,62 @@ def run_phase(base: str, token: str, phase: Phase, jobs: list[Request], clients:
                     phase.statuses[status] = phase.statuses.get(status, 0) + 1
 
     threads = [threading.Thread(target=worker) for _ in range(clients)]
+    before, client = cpu_seconds(SERVER_PID[0]), time.process_time()
     started = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     phase.wall = time.perf_counter() - started
+    after = cpu_seconds(SERVER_PID[0])
+    phase.cpu = {k: after[k] - before[k] for k in after} | {"client": time.process_time() - client}
+    return phase
+
+
+#: The gunicorn master's pid, once it runs (for the CPU accounting).
+SERVER_PID = [0]
+
+WRK_SCRIPT = r"""
+local paths = {}
+for line in io.lines(os.getenv("YGT_WRK_PATHS")) do paths[#paths + 1] = line end
+local token = os.getenv("YGT_WRK_TOKEN")
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i % #paths) + 1], {["Authorization"] = "Bearer " .. token})
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %d %d %d %d %d\n", summary.requests,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.timeout, summary.duration, latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def run_wrk(base: str, token: str, phase: Phase, paths: list[str], clients: int, seconds: int) -> Phase:
+    """A GET phase driven by wrk (C, two threads, ``clients`` connections) for ``seconds``: the
+    load generator then takes a few per cent of a core, where Python clients took a third."""
+    import resource
+
+    with tempfile.TemporaryDirectory(prefix="ygt-wrk-") as tmp:
+        script, listing = Path(tmp, "paths.lua"), Path(tmp, "paths.txt")
+        script.write_text(WRK_SCRIPT)
+        listing.write_text("\n".join(paths) + "\n")
+        env = {**os.environ, "YGT_WRK_PATHS": str(listing), "YGT_WRK_TOKEN": token}
+        before, client = cpu_seconds(SERVER_PID[0]), resource.getrusage(resource.RUSAGE_CHILDREN)
+        done = subprocess.run(  # noqa: S603 - wrk from PATH, our own arguments
+            ["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "-s", str(script), base + paths[0]],  # noqa: S607
+            env=env, capture_output=True, text=True, timeout=seconds + 60, check=True,
+        )  # fmt: skip
+        after, used = cpu_seconds(SERVER_PID[0]), resource.getrusage(resource.RUSAGE_CHILDREN)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), "")
+    if not line:
+        raise SystemExit(f"wrk gave no result:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    requests, errors, micros, p50, p99 = (int(v) for v in line.split()[1:])
+    phase.wall = micros / 1e6
+    phase.counted = (requests, errors, p50 / 1e6, p99 / 1e6)
+    client_cpu = (used.ru_utime + used.ru_stime) - (client.ru_utime + client.ru_stime)
+    phase.cpu = {k: after[k] - before[k] for k in after} | {"client": client_cpu}
     return phase
 
 
@@ -269,21 +371,21 @@ def drive(base: str, data: dict[str, Any], args: argparse.Namespace) -> list[str
     people = data["people"]
     token = data["token"]
     rows = []
+    use_wrk = args.wrk and shutil.which("wrk") is not None
 
     def row(phase: Phase, ok: set[int], hapi: str = "") -> str:
-        lat = sorted(phase.latencies) or [0.0]
-        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
-        rate = (
-            (phase.requests - phase.errors(ok)) / phase.wall * phase.resources_per_request
-            if phase.wall
-            else 0.0
-        )
+        p50, p99 = phase.percentiles()
+        accepted = phase.requests - phase.errors(ok)
+        rate = accepted / phase.wall * phase.resources_per_request if phase.wall else 0.0
         cores = args.cores
         unit = "resources/s" if phase.resources_per_request > 1 else "req/s"
         mark = f"{HAPI[hapi]:.0f}" if hapi else "—"
+        used = phase.cpu.get("server", 0.0) + phase.cpu.get("db", 0.0)
+        per_used = accepted * phase.resources_per_request / used if used else 0.0
+        cpu = " / ".join(f"{phase.cpu.get(k, 0.0):.1f}" for k in ("server", "db", "client"))
         text = (
             f"| {phase.name} | {phase.requests} | {phase.errors(ok)} | {rate:,.0f} {unit} | "
-            f"{rate / cores:,.0f} | {mark} | {statistics.median(lat) * 1000:.1f} | {p99 * 1000:.1f} |"
+            f"{rate / cores:,.0f} | {per_used:,.0f} | {mark} | {cpu} | {p50 * 1000:.1f} | {p99 * 1000:.1f} |"
         )
         print(text, flush=True)
         return text
@@ -291,27 +393,37 @@ def drive(base: str, data: dict[str, Any], args: argparse.Namespace) -> list[str
     def get(path: str) -> Request:
         return ("GET", path, None)
 
+    def get_phase(key: str, phase: Phase, paths: list[str], hapi: str) -> None:
+        if key not in args.only:
+            return
+        if use_wrk:
+            rows.append(row(run_wrk(base, token, phase, paths, args.clients, args.seconds), {200}, hapi))
+        else:
+            jobs = [get(p) for p in paths]
+            rows.append(row(run_phase(base, token, phase, jobs, args.clients), {200}, hapi))
+
     picks = [rng.choice(people) for _ in range(args.reads)]
-    phases: list[tuple[Phase, list[Request], set[int], str]] = [
-        (Phase("bare Django view, same JSON (reference)"), [get("/bench-fhir-ref/")] * args.reads, {200}, ""),
-        (Phase("read `GET /fhir/Patient/<id>`"), [get(f"/fhir/Patient/{p[0]}") for p in picks], {200}, ""),
-        (
-            Phase("search by identifier"),
-            [get(f"/fhir/Patient?identifier={OID_ID}|{p[1]}") for p in picks[: args.searches]],
-            {200},
-            "search",
-        ),
-        (
-            Phase("search by name (`name=<full name>`)"),
-            [get(f"/fhir/Patient?name={p[2]}&_count=10") for p in picks[: args.searches]],
-            {200},
-            "search",
-        ),
-    ]
-    keys = ["reference", "read", "identifier", "name"]
-    for key, (phase, jobs, ok, hapi) in zip(keys, phases, strict=True):
-        if key in args.only:
-            rows.append(row(run_phase(base, token, phase, jobs, args.clients), ok, hapi))
+    # warm-up, not reported: every worker thread opens its database connection and fills its caches
+    if use_wrk:
+        run_wrk(
+            base, token, Phase("warm-up"), [f"/fhir/Patient/{p[0]}" for p in picks[:200]], args.clients, 3
+        )
+    get_phase(
+        "reference", Phase("bare Django view, same JSON (reference)"), ["/bench-fhir-ref/"] * args.reads, ""
+    )
+    get_phase("read", Phase("read `GET /fhir/Patient/<id>`"), [f"/fhir/Patient/{p[0]}" for p in picks], "")
+    get_phase(
+        "identifier",
+        Phase("search by identifier"),
+        [f"/fhir/Patient?identifier={OID_ID}|{p[1]}" for p in picks[: args.searches]],
+        "search",
+    )
+    get_phase(
+        "name",
+        Phase("search by name (`name=<full name>`)"),
+        [f"/fhir/Patient?name={quote(p[2])}&_count=10" for p in picks[: args.searches]],
+        "search",
+    )
     creates: list[Request] = [
         ("POST", "/fhir/Patient", json.dumps(_patient(rng, i, "C")).encode()) for i in range(args.creates)
     ]
@@ -375,6 +487,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bundle-clients", type=int, default=1, help="concurrent Bundle posts")
     parser.add_argument("--only", default="reference,read,identifier,name,create,bundle")
     parser.add_argument(
+        "--wrk",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="GET phases with wrk when installed",
+    )
+    parser.add_argument("--seconds", type=int, default=15, help="length of a wrk phase")
+    parser.add_argument(
         "--out", type=Path, default=RESULTS, help="where the table goes (a small run: not bench/results)"
     )
     parser.add_argument("--setup", type=int, help=argparse.SUPPRESS)
@@ -414,16 +533,25 @@ def main(argv: list[str] | None = None) -> None:
             print(f"setup: {time.perf_counter() - started:.0f} s ({args.residents:,} residents)", flush=True)
             port = _free_port()
             server = _start_gunicorn(prod, port, args.workers, args.threads)
+            SERVER_PID[0] = server.pid
             base = f"http://127.0.0.1:{port}"
             _reference_body(base, data, tmp)
+            gets = (
+                f"wrk (2 threads, {args.clients} connections, {args.seconds} s a phase)"
+                if args.wrk and shutil.which("wrk")
+                else f"{args.clients} httpx client threads (keep-alive)"
+            )
             header = [
                 f"gunicorn {args.workers} workers x {args.threads} threads (gthread), "
-                f"config.settings.production, PostgreSQL, {args.residents:,} residents; "
-                f"{args.clients} client threads (httpx, keep-alive) "
-                f"on the same machine; per-core = total / {args.cores} cores",
+                f"config.settings.production, PostgreSQL, {args.residents:,} residents; reads and "
+                f"searches from {gets}, creates and Bundles from httpx threads, all on the same "
+                f"machine. Per core = throughput / {args.cores} cores; per server core = requests "
+                "(or resources) per CPU second that gunicorn and PostgreSQL spent, read from /proc "
+                "(the load generator left out, as on a separate client machine).",
                 "",
-                "| operation | requests | errors | throughput | per core | HAPI per vCPU | p50 ms | p99 ms |",
-                "|---|---:|---:|---:|---:|---:|---:|---:|",
+                "| operation | requests | errors | throughput | per core | per server core | "
+                "HAPI per vCPU | CPU s server / db / client | p50 ms | p99 ms |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
             ]
             print("\n".join(header), flush=True)
             rows = drive(base, data, args)
