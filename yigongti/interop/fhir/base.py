@@ -67,6 +67,15 @@ class Include:
     ids: Callable[[list[Any]], set[str]]
 
 
+class EntryFailed(Exception):
+    """Entry ``index`` of a many-resource write (``create_many``) failed with ``error``."""
+
+    def __init__(self, index: int, error: FhirError) -> None:
+        super().__init__(index, error)
+        self.index = index
+        self.error = error
+
+
 @dataclass
 class Written:
     """What a create did: the row, whether a new resource exists (201) or an existing one was
@@ -125,6 +134,17 @@ class ResourceType(ABC):
 
     def create(self, ctx: Ctx, resource: dict[str, Any]) -> Written:
         raise FhirError(405, "not-supported", _("Creating this resource type is not supported."))
+
+    def create_many(self, ctx: Ctx, resources: list[dict[str, Any]]) -> list[Written]:
+        """Several creates in the caller's transaction, in order (a type that can do better, such
+        as Patient, overrides it); a failure raises ``EntryFailed`` naming the resource."""
+        out = []
+        for i, resource in enumerate(resources):
+            try:
+                out.append(self.create(ctx, resource))
+            except FhirError as exc:
+                raise EntryFailed(i, exc) from None
+        return out
 
     def update(self, ctx: Ctx, resource_id: str, resource: dict[str, Any]) -> Written:
         raise FhirError(405, "not-supported", _("Updating this resource type is not supported."))

@@ -21,7 +21,7 @@ from yigongti.core.batching import coalesced
 from yigongti.core.errors import DomainError
 
 from . import interactions
-from .base import Ctx
+from .base import Ctx, EntryFailed
 from .outcome import FhirError, Issue, from_domain, outcome
 
 MAX_ENTRIES = 1_000
@@ -216,7 +216,10 @@ def process(ctx: Ctx, bundle: dict[str, Any]) -> dict[str, Any]:
         # follow-up work of each entry (the indicator cells of a new resident's village) is
         # coalesced and done once, for every entry, at the end of the same transaction.
         with deferred(), coalesced():
+            together = _patients_together(ctx, entries, resolved, results)
             for i in _order(entries):
+                if i in together:
+                    continue
                 try:
                     answer = _one(ctx, entries[i], resolved)
                 except FhirError as exc:
@@ -237,6 +240,33 @@ def process(ctx: Ctx, bundle: dict[str, Any]) -> dict[str, Any]:
             except DomainError as exc:
                 results[i] = _error_entry(from_domain(exc))
     return {"resourceType": "Bundle", "type": f"{kind}-response", "entry": results}
+
+
+def _patients_together(
+    ctx: Ctx, entries: list[dict[str, Any]], resolved: dict[str, str], results: list[dict[str, Any] | None]
+) -> set[int]:
+    """A transaction's plain Patient creates (no condition, no reference to another entry), filed
+    through the master index together before the other entries, in their order; they reference
+    nobody, and entries that reference them find them created. Their indexes are returned."""
+    picked = [
+        i
+        for i, e in enumerate(entries)
+        if str(e["request"].get("method") or "").upper() == "POST"
+        and str(e["request"].get("url") or "").strip("/") == "Patient"
+        and not e["request"].get("ifNoneExist")
+        and isinstance(e.get("resource"), dict)
+        and not _references(e["resource"])
+    ]
+    if len(picked) < 2:
+        return set()
+    try:
+        answers = interactions.create_many(ctx, "Patient", [entries[i]["resource"] for i in picked])
+    except EntryFailed as exc:
+        raise _located(exc.error, picked[exc.index]) from None
+    for i, answer in zip(picked, answers, strict=True):
+        _remember(entries[i], answer, resolved)
+        results[i] = _response(answer, with_outcome=True)
+    return set(picked)
 
 
 def _remember(entry: dict[str, Any], answer: interactions.Answer, resolved: dict[str, str]) -> None:

@@ -25,6 +25,7 @@ from yigongti.core.audit import audit
 from yigongti.core.errors import DomainError, InvalidInput
 from yigongti.institutions.choices import InstitutionKind
 from yigongti.institutions.models import Institution
+from yigongti.patients.matching.many import EntryRejected, registrations_create_many
 from yigongti.patients.matching.services import (
     Entry,
     UpdateOutcome,
@@ -51,6 +52,7 @@ from .base import (
     SID_HEALTH_RECORD,
     YGT,
     Ctx,
+    EntryFailed,
     Include,
     ResourceType,
     SearchParam,
@@ -374,23 +376,63 @@ class PatientType(ResourceType):
 
     # -- writes ---------------------------------------------------------------------------------
     def create(self, ctx: Ctx, resource: dict[str, Any]) -> Written:
-        self.refuse_unknown(resource)
-        validate_structure(resource, "Patient")
-        entry, system = entry_from(resource)
-        scope = ctx.scope
-        if scope.membership is None:
-            raise FhirError(403, "forbidden", _("Only staff of a member institution may register residents."))
+        entry, system = self._entry(resource)
+        institution = self._institution(ctx)
         try:
             done = registration_create(
-                actor=ctx.user,
-                institution=scope.membership.institution,
-                entry=entry,
-                source=RegistrationSource.API,
+                actor=ctx.user, institution=institution, entry=entry, source=RegistrationSource.API
             )
-            if done.created and system and system != OID_OUTPATIENT:
-                registration_identifier_record(actor=ctx.user, registration=done.registration, system=system)
+            self._identifier_system(ctx, done, system)
         except DomainError as exc:
             raise from_domain(exc, prefix="Patient.") from None
+        return self._written(ctx, done, system)
+
+    def create_many(self, ctx: Ctx, resources: list[dict[str, Any]]) -> list[Written]:
+        """Many creates in one transaction (a transaction Bundle's Patients), decided as one after
+        the other but looked up and written together (``patients.matching.many``)."""
+        parsed = []
+        for i, resource in enumerate(resources):
+            try:
+                parsed.append(self._entry(resource))
+            except FhirError as exc:
+                raise EntryFailed(i, exc) from None
+        institution = self._institution(ctx)
+        try:
+            done = registrations_create_many(
+                actor=ctx.user,
+                institution=institution,
+                entries=[entry for entry, _system in parsed],
+                source=RegistrationSource.API,
+            )
+        except EntryRejected as exc:
+            raise EntryFailed(exc.index, from_domain(exc.error, prefix="Patient.")) from None
+        except DomainError as exc:
+            raise from_domain(exc, prefix="Patient.") from None
+        out = []
+        for i, (one, (_entry, system)) in enumerate(zip(done, parsed, strict=True)):
+            try:
+                self._identifier_system(ctx, one, system)
+            except DomainError as exc:
+                raise EntryFailed(i, from_domain(exc, prefix="Patient.")) from None
+            out.append(self._written(ctx, one, system))
+        return out
+
+    def _entry(self, resource: dict[str, Any]) -> tuple[Entry, str]:
+        self.refuse_unknown(resource)
+        validate_structure(resource, "Patient")
+        return entry_from(resource)
+
+    def _institution(self, ctx: Ctx) -> Any:
+        if ctx.scope.membership is None:
+            raise FhirError(403, "forbidden", _("Only staff of a member institution may register residents."))
+        return ctx.scope.membership.institution
+
+    def _identifier_system(self, ctx: Ctx, done: Any, system: str) -> None:
+        """An inpatient number keeps its system, so that it reads back under it."""
+        if done.created and system and system != OID_OUTPATIENT:
+            registration_identifier_record(actor=ctx.user, registration=done.registration, system=system)
+
+    def _written(self, ctx: Ctx, done: Any, system: str) -> Written:
         decision = done.decision
         texts: dict[str, str] = {
             Decision.LINKED: _("The master index linked this record to an existing resident."),

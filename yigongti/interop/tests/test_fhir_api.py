@@ -323,6 +323,54 @@ def test_transaction_is_all_or_nothing(county, fhir):
     assert Registration.objects.count() == 3
 
 
+def test_a_transactions_patients_are_filed_together_as_one_after_another(county, fhir):
+    """The Patients of a transaction go through the master index together: the second record of a
+    person links to the first, a local number sent again with the same details changes nothing, an
+    Encounter of the Bundle finds its Patient by urn:uuid, and a refused Patient names its entry."""
+    village = fhir(Role.VILLAGE_DOCTOR)
+    same = idnumbers.build("441823", dt.date(1960, 1, 2), 7)
+    first = patient(local="T1", name="周建华", id_number=same) | {
+        "telecom": [{"system": "phone", "value": "13512345678"}],
+        "managingOrganization": {"reference": f"Organization/{county.village.code}"},
+    }
+    entries = [
+        _entry(first, "urn:uuid:1f0c8c1e-0000-4000-8000-0000000000a1"),
+        {
+            "fullUrl": "urn:uuid:1f0c8c1e-0000-4000-8000-0000000000e1",
+            "resource": {
+                "resourceType": "Encounter",
+                "identifier": [{"value": "TV-1"}],
+                "status": "finished",
+                "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+                "subject": {"reference": "urn:uuid:1f0c8c1e-0000-4000-8000-0000000000a1"},
+                "period": {"start": "2026-03-01T09:00:00+08:00"},
+            },
+            "request": {"method": "POST", "url": "Encounter"},
+        },
+        _entry(patient(local="T2", name="周建華", id_number=same)),  # the same person, another record
+        _entry(patient(local="T3", name="吴丽", id_number="")),
+        _entry(first),  # T1 again, same details
+    ]
+    body = village.post("/fhir/", {"resourceType": "Bundle", "type": "transaction", "entry": entries}).json()
+    assert "entry" in body, body
+    statuses = [e["response"]["status"][:3] for e in body["entry"]]
+    assert statuses == ["201", "201", "200", "201", "200"], body
+    ids = [e["resource"]["id"] for e in body["entry"]]
+    assert ids[0] == ids[2] == ids[4] != ids[3]
+    assert body["entry"][1]["resource"]["subject"]["reference"] == f"Patient/{ids[0]}"
+    decision = body["entry"][2]["response"]["outcome"]["issue"][0]["expression"][0]
+    assert decision.endswith("#linked")
+    assert Registration.objects.filter(local_number__in=["T1", "T2", "T3"]).count() == 3
+    refused = [
+        _entry(patient(local="T7", name="郑一", id_number="")),
+        _entry(patient(local="T8", id_number="x")),
+    ]
+    response = village.post("/fhir/", {"resourceType": "Bundle", "type": "transaction", "entry": refused})
+    assert response.status_code == 422
+    assert issues(response)[0]["expression"][0].startswith("Bundle.entry[1]")
+    assert not Registration.objects.filter(local_number__in=["T7", "T8"]).exists()
+
+
 def test_batch_answers_each_entry(county, fhir):
     doctor = fhir(Role.COUNTY_DOCTOR)
     entries = [

@@ -8,6 +8,7 @@ every registration of those residents is compared. Nothing here scans a table.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,33 +54,80 @@ def active_config() -> ActiveConfig:
 
 REG_TABLE = Registration._meta.db_table
 
-_COLUMNS = ("id_number", "id_tail", "phone", "name_key", "birth_key")
+#: The blocking columns of ``Registration`` (``engine.StoredKeys``), probed by ``ProbeKeys``.
+KEY_COLUMNS = ("id_number", "id_tail", "phone", "name_key", "birth_key")
 
 
-def _block_sql(keys: ProbeKeys) -> tuple[str, list[Any]]:
-    parts: list[str] = []
-    params: list[Any] = []
-    for column in _COLUMNS:
-        for value in getattr(keys, column):
-            # constant table and column names; the value is a parameter
-            probe = f"SELECT patient_id FROM {REG_TABLE} WHERE {column} = %s LIMIT {BLOCK_LIMIT}"  # noqa: S608
-            parts.append(f"SELECT * FROM ({probe}) b")  # noqa: S608
-            params.append(value)
-    return " UNION ALL ".join(parts), params
+#: Probe subqueries per statement (SQLite allows 500 terms in a compound SELECT).
+PROBES_PER_STATEMENT = 400
+#: PostgreSQL: more probes than this (a batch's) go through one LATERAL join per column; fewer
+#: (one registration's) are a UNION ALL of limited subqueries, which is quicker for a handful.
+LATERAL_FROM = 32
+
+
+def probe_rows(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[int]]:
+    """The residents behind each (blocking column, value): one row per registration, at most
+    ``BLOCK_LIMIT`` read per value (whichever the index gives first), for one probe or a whole
+    batch's: a ``UNION ALL`` of limited subqueries, or on PostgreSQL for a batch's hundreds of
+    values, per column one LATERAL join over them (each an index probe that stops at the limit),
+    since hundreds of subqueries took longer to plan than to run."""
+    found: dict[tuple[str, str], list[int]] = {key: [] for key in keys}
+    pairs = list(found)
+    with connection.cursor() as cursor:
+        for sql, params in _probe_statements(pairs):
+            cursor.execute(sql, params)
+            for number, patient_id in cursor.fetchall():
+                found[pairs[number]].append(patient_id)
+    return found
+
+
+def _probe_statements(pairs: list[tuple[str, str]]) -> list[tuple[str, list[Any]]]:
+    """Statements answering (position in ``pairs``, patient id); constant table and column names,
+    the values as parameters."""
+    if connection.vendor == "postgresql" and len(pairs) > LATERAL_FROM:
+        parts, params = [], []
+        for column in KEY_COLUMNS:
+            numbers = [i for i, (col, _v) in enumerate(pairs) if col == column]
+            if not numbers:
+                continue
+            parts.append(
+                f"SELECT p.n, r.patient_id FROM unnest(%s::int[], %s::text[]) AS p(n, v) "  # noqa: S608
+                f"CROSS JOIN LATERAL (SELECT patient_id FROM {REG_TABLE} WHERE {column} = p.v "
+                f"LIMIT {BLOCK_LIMIT}) r"
+            )
+            params += [numbers, [pairs[i][1] for i in numbers]]
+        return [(" UNION ALL ".join(parts), params)] if parts else []
+    statements = []
+    for start in range(0, len(pairs), PROBES_PER_STATEMENT):
+        chunk = list(enumerate(pairs))[start : start + PROBES_PER_STATEMENT]
+        sql = " UNION ALL ".join(
+            f"SELECT {i}, patient_id FROM (SELECT patient_id FROM {REG_TABLE} "  # noqa: S608
+            f"WHERE {column} = %s LIMIT {BLOCK_LIMIT}) b"
+            for i, (column, _value) in chunk
+        )
+        statements.append((sql, [value for _i, (_column, value) in chunk]))
+    return statements
+
+
+def key_values(keys: ProbeKeys) -> list[tuple[str, str]]:
+    """A probe's (column, value) pairs, in order, repeats kept (each counts, as a row would)."""
+    return [(column, value) for column in KEY_COLUMNS for value in getattr(keys, column)]
+
+
+def ranked_candidates(counts: dict[int, int]) -> list[int]:
+    """Residents by blocking keys shared, most first (ties by id), at most ``MAX_CANDIDATES``."""
+    return sorted(counts, key=lambda pid: (-counts[pid], pid))[:MAX_CANDIDATES]
 
 
 def candidate_ids(keys: ProbeKeys) -> list[int]:
     """Residents sharing a blocking key with the probe, the most keys shared first."""
-    sql, params = _block_sql(keys)
-    if not sql:
-        return []
+    pairs = key_values(keys)
+    rows = probe_rows(pairs)
     counts: dict[int, int] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for (patient_id,) in cursor.fetchall():
+    for pair in pairs:
+        for patient_id in rows[pair]:
             counts[patient_id] = counts.get(patient_id, 0) + 1
-    ranked = sorted(counts, key=lambda pid: (-counts[pid], pid))
-    return ranked[:MAX_CANDIDATES]
+    return ranked_candidates(counts)
 
 
 def registration_features(row: Any) -> Features:

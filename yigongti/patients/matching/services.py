@@ -336,10 +336,28 @@ def _registration(
     result: MatchResult,
     decision: str,
 ) -> Registration:
+    registration = _registration_row(
+        clean, patient=patient, institution=institution, source=source, result=result, decision=decision
+    )
+    registration.save(force_insert=True)
+    return registration
+
+
+def _registration_row(
+    clean: Clean,
+    *,
+    patient: Patient,
+    institution: Institution,
+    source: str,
+    result: MatchResult,
+    decision: str,
+) -> Registration:
+    """The registration of ``clean`` as it is stored (not yet saved): blocking keys, decision,
+    probability and the explanation of the decision."""
     keys = engine.stored_keys(clean.features)
     best = result.candidates[0] if result.candidates else None
     entry = clean.entry
-    return Registration.objects.create(
+    return Registration(
         patient=patient,
         institution=institution,
         local_number=entry.local_number or f"{source}-{uuid.uuid4().hex[:16]}",
