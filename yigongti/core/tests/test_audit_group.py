@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.db import DatabaseError, connection
@@ -32,7 +34,7 @@ def _needs_server() -> None:
         pytest.skip("concurrent writers need a server database (SQLite's test database is one connection)")
 
 
-def _run(threads: int, target) -> list[BaseException]:  # type: ignore[no-untyped-def]
+def _run(threads: int, target: Callable[[int], Any]) -> list[BaseException]:
     errors: list[BaseException] = []
 
     def body(n: int) -> None:
@@ -51,6 +53,14 @@ def _run(threads: int, target) -> list[BaseException]:  # type: ignore[no-untype
     return errors
 
 
+def _lead() -> None:
+    """The first caller: becomes the leader of the first group."""
+    try:
+        _event(0)
+    finally:
+        connection.close()
+
+
 def _wait_for_queue(size: int) -> None:
     deadline = time.monotonic() + 20
     while len(audit_module._group._queue) < size:
@@ -65,7 +75,7 @@ def test_callers_arriving_while_a_group_is_written_share_the_next_transaction(mo
     real_append = audit_module._append
     first = threading.Event()
 
-    def spying_append(rows):  # type: ignore[no-untyped-def]
+    def spying_append(rows: list[AuditEvent]) -> None:
         if not first.is_set():
             first.set()
             _wait_for_queue(7)  # the leader writes its group only once the seven others wait
@@ -73,7 +83,7 @@ def test_callers_arriving_while_a_group_is_written_share_the_next_transaction(mo
         real_append(rows)
 
     monkeypatch.setattr(audit_module, "_append", spying_append)
-    leader = threading.Thread(target=lambda: (_event(0), connection.close()))
+    leader = threading.Thread(target=_lead)
     leader.start()
     assert first.wait(20)
     assert _run(7, lambda n: _event(n + 1)) == []
@@ -89,16 +99,17 @@ def test_every_caller_of_a_failed_group_gets_the_error_and_nothing_is_written(mo
     real_append = audit_module._append
     first = threading.Event()
 
-    def failing_append(rows):  # type: ignore[no-untyped-def]
+    def failing_append(rows: list[AuditEvent]) -> None:
         if not first.is_set():
             first.set()
             _wait_for_queue(4)
-            return real_append(rows)
+            real_append(rows)
+            return
         real_append(rows)
         raise DatabaseError("disk full")  # after the INSERT: the group's transaction rolls back
 
     monkeypatch.setattr(audit_module, "_append", failing_append)
-    leader = threading.Thread(target=lambda: (_event(0), connection.close()))
+    leader = threading.Thread(target=_lead)
     leader.start()
     assert first.wait(20)
     errors = _run(4, lambda n: _event(n + 1, "test.lost"))
