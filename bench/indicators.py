@@ -154,6 +154,7 @@ TABLES: dict[str, tuple[dict[str, str], str]] = {
             "last_on_target": "BOOLEAN",
             "last_visit_date": "DATE",
             "enrolled_on": "DATE",
+            "closed_on": "DATE",
         },
         "chronic.Enrollment",
     ),
@@ -168,6 +169,8 @@ TABLES: dict[str, tuple[dict[str, str], str]] = {
             "on_target": "BOOLEAN",
             "visit_in_year": "BIGINT",
             "visit_date": "DATE",
+            "until": "DATE",
+            "enrollment__closed_on": "DATE",
         },
         "chronic.FollowUp",
     ),
@@ -245,6 +248,7 @@ SOURCE_TABLE = {
     "population": "pop",
     "chronic_registry": "enr",
     "chronic_follow_ups": "fup",
+    "chronic_standing": "fup",
     "elderly_services": "eld",
     "chronic_reference": "cref",
     "fd_contracts": "fdc",
@@ -321,7 +325,7 @@ def duck_sql(definition: Any, county_codes: list[str]) -> str:
             sym = {"eq": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
             conditions.append(f"{col} {sym} {lit}")
     inst = column(spec.institutions[definition.attribute_to])
-    if spec.timing in ("flow", "cumulative"):
+    if spec.timing in ("flow", "cumulative", "interval"):
         date_col = column(spec.date_field)
         kind = TABLES[base][0].get(spec.date_field or "", "")
         shifted = f"{date_col} + INTERVAL 8 HOUR" if kind == "TIMESTAMP" else date_col  # stored in UTC
@@ -337,11 +341,30 @@ def duck_sql(definition: Any, county_codes: list[str]) -> str:
     else:
         measure = f"COUNT(DISTINCT {column(spec.distincts[definition.field])})"
     where = " AND ".join(conditions) or "TRUE"
-    return (
-        f"SELECT '{definition.key}' AS part, {inst} AS inst, {month} AS month, "
-        f"CAST(COALESCE({measure}, 0) AS DECIMAL(38,2)) AS total FROM {base} AS b {' '.join(joins.values())} "
-        f"WHERE {where} GROUP BY ALL"
+    # an interval source's rows stop standing in the month of their earliest end (minus there);
+    # its row count counts the rows started, ended or not
+    stopping = spec.timing == "interval" and (bool(definition.filters) or definition.measure != "count")
+    end = ""
+    for path in spec.end_fields if stopping else ():
+        other = column(path)
+        end = other if not end else _earliest(end, other)
+    source = f"FROM {base} AS b {' '.join(joins.values())}"
+    total = f"CAST(COALESCE({measure}, 0) AS DECIMAL(38,2))"
+    starts = (
+        f"SELECT '{definition.key}' AS part, {inst} AS inst, {month} AS month, {total} AS total "
+        f"{source} WHERE {where} GROUP BY ALL"
     )
+    if not stopping:
+        return starts
+    stops = (
+        f"SELECT '{definition.key}' AS part, {inst} AS inst, CAST(date_trunc('month', {end}) AS DATE) "
+        f"AS month, -{total} AS total {source} WHERE {where} AND {end} IS NOT NULL GROUP BY ALL"
+    )
+    return f"SELECT part, inst, month, SUM(total) AS total FROM ({starts} UNION ALL {stops}) GROUP BY ALL"
+
+
+def _earliest(a: str, b: str) -> str:
+    return f"(CASE WHEN {a} IS NULL THEN {b} WHEN {b} IS NULL THEN {a} WHEN {a} < {b} THEN {a} ELSE {b} END)"
 
 
 def _export(directory: Path) -> dict[str, Path]:
@@ -463,7 +486,7 @@ def _duck_values(
             continue
         if kind == "flow" and not (period.start <= month < period.end):
             continue
-        if kind == "cumulative" and not month < period.end:
+        if kind in ("cumulative", "interval") and not month < period.end:
             continue
         if kind == "annual" and month != dt.date(period.year, 1, 1):
             continue

@@ -101,3 +101,27 @@ def reset_sequence(*model_list: type[models.Model]) -> None:
         with connection.cursor() as cursor:
             for statement in sql:
                 cursor.execute(statement)
+
+
+def link_follow_ups(enrollment_ids: Iterable[int] | None = None) -> None:
+    """Give every follow-up (of ``enrollment_ids``, default all) the date of its entry's next
+    follow-up (``FollowUp.until``; empty for the latest): one statement, whatever the order the
+    follow-ups were recorded in. Two on the same day: the later-recorded one is the latest."""
+    from .models import FollowUp
+
+    q = connection.ops.quote_name
+    table = q(FollowUp._meta.db_table)
+    sql = (
+        f"UPDATE {table} SET until = (SELECT n.visit_date FROM {table} n "  # noqa: S608
+        f"WHERE n.enrollment_id = {table}.enrollment_id AND (n.visit_date > {table}.visit_date "
+        f"OR (n.visit_date = {table}.visit_date AND n.id > {table}.id)) ORDER BY n.visit_date, n.id LIMIT 1)"
+    )
+    params: list[Any] = []
+    if enrollment_ids is not None:
+        ids = sorted(set(enrollment_ids))
+        if not ids:
+            return
+        sql += f" WHERE enrollment_id IN ({', '.join(['%s'] * len(ids))})"
+        params = ids
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)

@@ -38,8 +38,11 @@ def sources() -> dict[str, Any]:
             name="chronic_registry",
             label=_("Hypertension and diabetes registry"),
             model="chronic.Enrollment",
-            timing="cumulative",
+            # an entry is managed from its enrolment until it is closed: a period reads the entries
+            # on the register at its end (``is_active`` and ``last_on_target`` are today's)
+            timing="interval",
             date_field="enrolled_on",
+            end_fields=("closed_on",),
             institutions=village,
             fields={
                 "programme": FieldSpec("programme", "text", PROGRAMMES),
@@ -51,6 +54,25 @@ def sources() -> dict[str, Any]:
             },
             distincts={"patient": "patient_id"},
             record_fields=("programme", "diagnosed_on", "enrolled_on", "risk_level", "last_on_target"),
+        ),
+        "chronic_standing": Source(
+            name="chronic_standing",
+            label=_("Latest chronic disease follow-ups"),
+            model="chronic.FollowUp",
+            # a follow-up is its entry's latest from its date until the next one or the entry's
+            # closing: a period reads the latest follow-up of each entry on the register at its end
+            timing="interval",
+            date_field="visit_date",
+            end_fields=("until", "enrollment__closed_on"),
+            institutions=village,
+            fields={
+                "programme": FieldSpec("programme", "text", PROGRAMMES),
+                "classification": FieldSpec("classification", "text", CLASSIFICATIONS),
+                "on_target": FieldSpec("on_target", "bool"),
+                **_inst_fields("village", "village"),
+            },
+            distincts={"patient": "patient_id", "enrollment": "enrollment_id"},
+            record_fields=("visit_date", "programme", "sbp", "dbp", "fasting_glucose", "classification"),
         ),
         "chronic_follow_ups": Source(
             name="chronic_follow_ups",
@@ -109,11 +131,15 @@ def _prog(programme: str) -> dict[str, Any]:
     return {"field": "programme", "op": "eq", "value": programme}
 
 
-ACTIVE = {"field": "is_active", "op": "eq", "value": True}
+def _registry(programme: str) -> dict[str, Any]:
+    """The programme's entries on the register at the period's end."""
+    return {"source": "chronic_registry", "filters": [_prog(programme)], "measure": "count"}
 
 
-def _registry(programme: str, *more: dict[str, Any]) -> dict[str, Any]:
-    return {"source": "chronic_registry", "filters": [_prog(programme), ACTIVE, *more], "measure": "count"}
+def _on_target(programme: str) -> dict[str, Any]:
+    """The programme's entries whose latest follow-up by the period's end was on target."""
+    on_target = {"field": "on_target", "op": "eq", "value": True}
+    return {"source": "chronic_standing", "filters": [_prog(programme), on_target], "measure": "count"}
 
 
 def _reference(programme: str, field: str) -> dict[str, Any]:
@@ -127,7 +153,6 @@ def _i(
 
 
 def _programme_rows(programme: str, zh: str, en: str, target_control: int) -> list[dict[str, Any]]:
-    on_target = {"field": "last_on_target", "op": "eq", "value": True}
     standard = {
         "source": "chronic_follow_ups",
         "filters": [_prog(programme), {"field": "visit_in_year", "op": "gte", "value": 4}],
@@ -164,7 +189,7 @@ def _programme_rows(programme: str, zh: str, en: str, target_control: int) -> li
             f"{programme}_control_rate",
             f"管理人群{control}控制率",
             f"{control_en} control rate of managed {en.lower()} patients",
-            _registry(programme, on_target),
+            _on_target(programme),
             _registry(programme),
             **PCT,
             area="公共卫生",

@@ -49,6 +49,9 @@ class Enrollment(TimeStampedModel):
     source = models.CharField(_("source"), max_length=16, choices=Source.choices)
     risk_level = models.CharField(_("risk level"), max_length=16, choices=RiskLevel.choices)
     is_active = models.BooleanField(_("active"), default=True)
+    # the day the entry was closed (``enrollment_close``): a period ending on or before it still
+    # counts the entry as managed
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
     enrolled_by = models.ForeignKey(
         _USER,
         on_delete=models.PROTECT,
@@ -122,6 +125,10 @@ class FollowUp(TimeStampedModel):
     referral_id = models.PositiveIntegerField(_("referral"), null=True, blank=True)
     #: This visit's number within its calendar year for the entry: >= 4 means managed per the standard.
     visit_in_year = models.PositiveSmallIntegerField(_("visit number in the year"), default=1)
+    # the date of the entry's next follow-up (kept by ``bulk.link_follow_ups``): until then this
+    # is the entry's latest follow-up, so "on target at the last follow-up" can be read as of any
+    # day; empty while it is the latest
+    until = models.DateField(_("latest until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("follow-up")

@@ -27,7 +27,7 @@ from yigongti.institutions.choices import InstitutionKind
 from yigongti.institutions.models import Institution
 from yigongti.patients.models import Patient
 
-from . import rules, tasks
+from . import bulk, rules, tasks
 from .choices import REGISTRIES, Adherence, Classification, Programme, RiskLevel, Source, VisitMode
 from .models import ElderlyService, Enrollment, FollowUp, ProgrammeReference, Screening, Task
 from .signals import send_changed, send_registry_changed
@@ -226,7 +226,8 @@ def enrollment_close(*, actor: Any, enrollment: Enrollment, reason: str) -> Enro
         raise Conflict(_("This registry entry is closed."), field="enrollment")
     before = snapshot(entry)
     entry.is_active = False
-    entry.save(update_fields=["is_active", "updated_at"])
+    entry.closed_on = max(_today(), entry.enrolled_on)
+    entry.save(update_fields=["is_active", "closed_on", "updated_at"])
     tasks.refresh(patient, entry.programme, today=_today())
     if entry.programme == Programme.HYPERTENSION:
         tasks.refresh(patient, Programme.SCREENING, today=_today())
@@ -235,7 +236,7 @@ def enrollment_close(*, actor: Any, enrollment: Enrollment, reason: str) -> Enro
     send_registry_changed(
         actor=actor, patient_ids=[patient.pk], programmes=[entry.programme], cause="chronic.close"
     )
-    enrollment.is_active = False
+    enrollment.is_active, enrollment.closed_on = False, entry.closed_on
     return entry
 
 
@@ -338,6 +339,7 @@ def follow_up_record(
         recorded_by=actor,
         visit_in_year=in_year,
     )
+    bulk.link_follow_ups([enrollment.pk])  # this one's successor, and its predecessor's
     latest = FollowUp.objects.filter(enrollment=enrollment).order_by("-visit_date", "-id").first()
     if latest is not None:
         Enrollment.objects.filter(pk=enrollment.pk).update(

@@ -14,6 +14,7 @@ village written.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
 from collections.abc import Iterator
 from decimal import Decimal
@@ -34,6 +35,10 @@ ELDERLY_SERVED = 0.65
 SCREENED = 0.3
 #: The provincial quota as a share of the estimated patients (managed / quota near 110 %).
 QUOTA_SHARE = Decimal("0.55")
+
+
+#: Registry entries closed by the demo's day (moved away, died, the diagnosis revised).
+CLOSED_SHARE = 0.04
 
 
 def _age(born: dt.date, day: dt.date) -> int:
@@ -174,6 +179,12 @@ def generate(
     follow_ups: list[dict[str, Any]] = []
     for entry in entries:
         visits = list(_visits(rng, entry, as_of))
+        if rng.random() < CLOSED_SHARE and entry["patient_id"] != login:  # moved away, died, …
+            first = entry["enrolled_on"] + dt.timedelta(days=30)
+            if first < as_of:
+                entry["closed_on"] = first + dt.timedelta(days=rng.randint(0, (as_of - first).days))
+                entry["is_active"] = False
+                visits = [v for v in visits if v["visit_date"] < entry["closed_on"]]
         if visits and entry["village_id"] == demo_village and urgent_left > 0:
             last = visits[-1]
             recent = last["visit_date"] >= as_of - dt.timedelta(days=12)
@@ -189,6 +200,8 @@ def generate(
         for v in visits:
             year = v["visit_date"].year
             in_year[year] = v["visit_in_year"] = in_year.get(year, 0) + 1
+        for earlier, later in itertools.pairwise(visits):  # as bulk.link_follow_ups would
+            earlier["until"] = later["visit_date"]
         if visits:
             entry["last_visit_date"], entry["last_on_target"] = (
                 visits[-1]["visit_date"],

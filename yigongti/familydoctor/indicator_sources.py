@@ -118,13 +118,11 @@ def _in_group(group: str) -> dict[str, Any]:
 
 
 def _registry(programme: str) -> dict[str, Any]:
-    """Residents on the chronic app's active register (one entry per resident and programme)."""
+    """Residents on the chronic app's register at the period's end (one entry per resident and
+    programme)."""
     return {
         "source": "chronic_registry",
-        "filters": [
-            {"field": "programme", "op": "eq", "value": programme},
-            {"field": "is_active", "op": "eq", "value": True},
-        ],
+        "filters": [{"field": "programme", "op": "eq", "value": programme}],
         "measure": "count",
     }
 

@@ -42,6 +42,7 @@ from django.db import connection
 from django.db.models import (
     BigIntegerField,
     BooleanField,
+    Case,
     CharField,
     Count,
     DateField,
@@ -55,9 +56,11 @@ from django.db.models import (
     QuerySet,
     Sum,
     Value,
+    When,
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncMonth
+from django.db.models.lookups import IsNull, LessThan
 
 from . import definitions
 from .definitions import SHANGHAI, Definition, Source
@@ -150,7 +153,7 @@ def _month_expression(spec: Source, model: Any, qs: QuerySet[Any]) -> _Month | N
     source with no rows in ``qs``)."""
     if spec.timing == "annual":
         return _Month(F(spec.date_field or "year"))
-    if spec.timing not in ("flow", "cumulative"):
+    if spec.timing not in ("flow", "cumulative", "interval"):
         return _Month()
     name = spec.date_field or ""
     is_datetime = model._meta.get_field(name).get_internal_type() == "DateTimeField"
@@ -168,6 +171,35 @@ def _month_expression(spec: Source, model: Any, qs: QuerySet[Any]) -> _Month | N
     months = _month_starts(bounds["lo"].astimezone(SHANGHAI).date(), bounds["hi"].astimezone(SHANGHAI).date())
     edges = [dt.datetime.combine(m, dt.time(), SHANGHAI) for m in [*months, _next_month(months[-1])]]
     return _Month(Func(F(name), Value(edges), function="width_bucket", output_field=IntegerField()), months)
+
+
+def _date_month(expression: Any) -> Any:
+    """The first day of a date's month (SQLite: its 'YYYY-MM' text), in the database."""
+    if connection.vendor == "sqlite":
+        return Func(expression, template="substr(%(expressions)s, 1, 7)", output_field=CharField())
+    return Func(
+        expression, template="DATE_TRUNC('month', %(expressions)s::timestamp)::date", output_field=DateField()
+    )
+
+
+def _earliest(a: Any, b: Any) -> Any:
+    """The earlier of two dates, either of which may be empty (empty if both are)."""
+    return Case(
+        When(IsNull(a, True), then=b),
+        When(IsNull(b, True), then=a),
+        When(LessThan(a, b), then=a),
+        default=b,
+        output_field=DateField(),
+    )
+
+
+def _end_month(spec: Source) -> Any:
+    """An ``interval`` row's end month: of the earliest of its filled end dates (NULL: none)."""
+    ends: list[Any] = [F(path) for path in spec.end_fields]
+    earliest = ends[0]
+    for other in ends[1:]:
+        earliest = _earliest(earliest, other)
+    return _date_month(earliest)
 
 
 # --- tests that Python applies to cube columns ------------------------------------------------------
@@ -207,6 +239,9 @@ class _Part:
     measure: str  # the cube's measure column: "n" (rows) or "s<i>" (a sum)
     rows: list[tuple[str, Callable[[Any], bool]]]  # (cube column, test)
     place: list[tuple[str, Callable[[Any], bool]]]  # (institution attribute, test)
+    #: an ``interval`` source's row count (the part that tells "no data" from zero) counts the
+    #: rows started by a period's end, ended or not: a register emptied since still has data
+    started: bool = False
 
 
 @dataclass
@@ -240,6 +275,7 @@ class Cube:
                 cube.distinct.append((key, definition))
                 continue
             part = _Part(key, "n", [base] if base else [], [])
+            part.started = definition == definitions.presence(definition.source)
             if definition.measure == "sum":
                 name = definition.field or ""
                 if name not in cube.sums:
@@ -348,13 +384,21 @@ class Cube:
         group: dict[str, Any] = {"g_inst": self._institution()}
         if month.expression is not None:
             group["g_month"] = month.expression
+        if self.spec.timing == "interval":
+            group["g_end"] = _end_month(self.spec)
         group.update(self.columns)
         measures: dict[str, Any] = {"n": Count("*")}
         for i, name in enumerate(self.sums):
             measures[f"s{i}"] = Sum(name)
         rows = qs.values(**group).order_by().annotate(**measures).values_list(*group, *measures)
         places = self._places(qs.model)
-        return self._evaluate(rows, [*group, *measures], month, places)
+        totals = self._evaluate(rows, [*group, *measures], month, places)
+        if span and self.spec.timing == "interval":
+            # a row starting in the span may end after it, or the other way round: only the
+            # span's months are being recomputed
+            lo, hi = span
+            totals = {k: v for k, v in totals.items() if k[2] is not None and lo <= k[2] < hi}
+        return totals
 
     def month(self, extra: Q | None = None) -> _Month | None:
         """The month column for rows ``extra`` selects (None: a dated source with no such rows).
@@ -466,12 +510,14 @@ class Cube:
             ([(order.index(c), test) for c, test in p.rows], at[p.measure], places.get(p.measure, 0))
             for p in self.parts
         ]
+        started = [p.started for p in self.parts]
         dims = [at[name] for name in order]
         where = _Places(self.parts)
         matching: dict[tuple[Any, ...], list[int]] = {}
         totals: Totals = defaultdict(int)
         months: dict[Any, dt.date | None] = {}
         dated = "g_month" in at
+        ending = at.get("g_end")
         for row in rows:
             values = tuple(row[i] for i in dims)
             found = matching.get(values)
@@ -483,10 +529,16 @@ class Cube:
             raw = row[1] if dated else None
             if raw not in months:
                 months[raw] = month.of(raw)
+            ended = None
+            if ending is not None and row[ending] is not None:
+                ended = month.of(row[ending])
             for i in found:
                 value = row[plans[i][1]]
                 if value and where.admits(i, inst):
-                    totals[(i, inst, months[raw])] += _whole(value, plans[i][2])
+                    whole = _whole(value, plans[i][2])
+                    totals[(i, inst, months[raw])] += whole
+                    if ended is not None and not started[i]:  # an interval's rows stop standing
+                        totals[(i, inst, ended)] -= whole
         return totals
 
 

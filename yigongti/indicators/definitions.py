@@ -20,6 +20,11 @@ How a source is placed in time (``Source.timing``):
 - ``flow``: each row belongs to the month of its date (visits, referrals, secondments);
 - ``cumulative``: a stock that grows, dated by a real event date: a period's value counts every
   row dated up to the period's end;
+- ``interval``: a stock whose rows come and go, each standing from its date until its end
+  (``Source.end_fields``, the earliest that is filled; none: still standing): a period's value
+  counts the rows standing at the period's end (the chronic registry: enrolled and not yet
+  closed). Kept as +1 in the month a row starts and -1 in the month it ends, read as a
+  cumulative sum;
 - ``snapshot``: a stock without a usable date (residents: the table keeps no filing date, only
   the row's creation time, which is the load time for migrated records): every period reads
   today's rows;
@@ -104,6 +109,8 @@ class Source:
     #: Filter fields the cube always groups by, in this order (``cube``): a text or bool field by
     #: its value, a date by whether it is empty. Name the fields the catalogue filters on.
     dimensions: tuple[str, ...] = ()
+    #: ``interval`` timing: where a row stops standing (ORM paths of dates; the earliest filled).
+    end_fields: tuple[str, ...] = ()
     #: The sums of the source's analytic index on SQLite (``cube.analytic_index_sql``); None: no
     #: such index. A cube that needs only the dimensions and these sums is read in index order.
     analytic_sums: frozenset[str] | None = None
@@ -271,7 +278,13 @@ def _register_domain_sources() -> None:
 _register_domain_sources()
 
 #: Sources kept current by one domain signal: the signal names the touched cells, not the table.
-CHRONIC_SOURCES = ("chronic_registry", "chronic_follow_ups", "elderly_services", "chronic_reference")
+CHRONIC_SOURCES = (
+    "chronic_registry",
+    "chronic_standing",
+    "chronic_follow_ups",
+    "elderly_services",
+    "chronic_reference",
+)
 FAMILYDOCTOR_SOURCES = ("fd_contracts", "fd_tasks", "fd_home_visits")
 
 MEASURES = ("count", "sum", "distinct")
@@ -482,6 +495,16 @@ def month_bounds(month: dt.date) -> tuple[Any, Any]:
     return month, nxt
 
 
+def standing_q(definition: Definition, on: dt.date) -> Q:
+    """An ``interval`` source's rows standing on the day ``on`` (started before it, and no end
+    on or before it)."""
+    spec = definition.spec
+    q = Q(**{f"{spec.date_field}__lt": on})
+    for path in spec.end_fields:
+        q &= Q(**{f"{path}__isnull": True}) | Q(**{f"{path}__gte": on})
+    return q
+
+
 def rows(definition: Definition) -> QuerySet[Any] | None:
     """The source rows the definition selects (None: the source's app is not installed yet)."""
     model = definition.spec.model_class()
@@ -491,11 +514,17 @@ def rows(definition: Definition) -> QuerySet[Any] | None:
 
 
 def date_range_q(definition: Definition, start: dt.date, end: dt.date) -> Q:
-    """Rows dated in [start, end) (months, as dates)."""
+    """Rows dated in [start, end) (months, as dates); for an ``interval`` source, rows that
+    start or end in it (the rows whose cells in those months their change can touch)."""
     spec = definition.spec
     name = spec.date_field
     if name is None:
         return Q()
+    if spec.timing == "interval":
+        q = Q(**{f"{name}__gte": start, f"{name}__lt": end})
+        for path in spec.end_fields:
+            q |= Q(**{f"{path}__gte": start, f"{path}__lt": end})
+        return q
     if spec.timing == "annual":
         return Q(**{f"{name}__gte": start.year, f"{name}__lt": max(end.year, start.year + 1)})
     model = spec.model_class()

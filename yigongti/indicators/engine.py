@@ -277,7 +277,7 @@ def _refresh_range(source: str, insts: set[int | None], start: dt.date, end: dt.
         if not every:
             stale = stale.filter(_inst_q("institution_id", insts))
         span = None
-        if spec.timing in ("flow", "cumulative"):
+        if spec.timing in ("flow", "cumulative", "interval"):
             extra &= definitions.date_range_q(definition, start, end)
             stale = stale.filter(month__gte=start, month__lt=end)
             span = (start, end)

@@ -41,7 +41,7 @@ REASONS = {
     UNAVAILABLE: _("The source table is not installed yet"),
 }
 UNKNOWN = "unknown"
-DATED = frozenset({"flow", "cumulative", "annual"})
+DATED = frozenset({"flow", "cumulative", "interval", "annual"})
 OUTSIDE = "outside"
 
 
@@ -204,7 +204,7 @@ def _month_sql(timing: str, period: Period, adapt: Any) -> tuple[str, list[Any]]
     """The cells of a part with this timing that count in the period, as SQL on ``month``."""
     if timing == "flow":
         return "(month >= %s AND month < %s)", [adapt(period.start), adapt(period.end)]
-    if timing == "cumulative":
+    if timing in ("cumulative", "interval"):  # an interval's cells are +1 / -1: summed, the rows standing
         return "month < %s", [adapt(period.end)]
     if timing == "annual":
         return "month = %s", [adapt(dt.date(period.year, 1, 1))]
@@ -448,6 +448,8 @@ def records_for(
         qs = qs.filter(definitions.date_range_q(definition, period.start, period.end))
     elif spec.timing == "cumulative":
         qs = qs.filter(definitions.date_range_q(definition, dt.date(2000, 1, 1), period.end))
+    elif spec.timing == "interval":
+        qs = qs.filter(definitions.standing_q(definition, period.end))
     elif spec.timing == "annual":
         qs = qs.filter(year=period.year)
     # a capacity or a snapshot: today's rows, whatever the period
