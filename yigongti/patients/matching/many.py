@@ -47,19 +47,18 @@ from .index import (
 )
 from .services import (
     _NUMBERING_LOCK,
-    GOLDEN_FIELDS,
     MAX_REVIEWS,
     Clean,
     Entry,
     Registered,
     _explain,
-    _link_values,
+    _fill_golden,
     _registration_row,
     _require_register,
     _same_entry,
     clean_entry,
-    fill_golden,
     golden_snapshot,
+    new_patient_row,
 )
 
 #: Ids handed to residents filed in this batch until they are written (above any real id, in
@@ -270,35 +269,17 @@ def _one(batch: _Batch, clean: Clean) -> _Filed:
 
 def _fill(patient: Patient, clean: Clean, numbers: _Numbers) -> list[str]:
     """Survivorship for a link (``services._fill_golden``), with the batch's numbers."""
-    golden = {f: getattr(patient, f) for f in GOLDEN_FIELDS}
-    changed = fill_golden(golden, _link_values(clean), used=numbers)
-    if "village_id" in changed and not golden["health_record_number"] and clean.village is not None:
-        golden["health_record_number"] = numbers.health_record_number(clean.village)
-        changed.append("health_record_number")
-    for name in changed:
-        setattr(patient, name, golden[name])
-    if "id_number" in changed:
-        numbers.taken.add(golden["id_number"])
+    changed = _fill_golden(patient, clean, used=numbers, next_number=numbers.health_record_number)
+    if "id_number" in changed and patient.id_number:
+        numbers.taken.add(patient.id_number)
     return changed
 
 
 def _new_patient(clean: Clean, numbers: _Numbers) -> Patient:
-    f = clean.features
-    id_number = clean.id_number or None
-    if id_number and id_number in numbers:
-        id_number = None  # the same number on another resident: kept on the registration only
-    if id_number:
-        numbers.taken.add(id_number)
-    return Patient(
-        health_record_number=numbers.health_record_number(clean.village) if clean.village else None,
-        id_number=id_number,
-        name=clean.name,
-        sex=f.sex,
-        birth_date=f.birth_date,
-        phone=f.phone,
-        village=clean.village,
-        address=clean.entry.address.strip()[:200],
-    )
+    patient = new_patient_row(clean, used=numbers, next_number=numbers.health_record_number)
+    if patient.id_number:
+        numbers.taken.add(patient.id_number)
+    return patient
 
 
 def _write(filed: list[_Filed], new: dict[int, Patient]) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Container
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from typing import Any
 
@@ -234,12 +234,23 @@ def next_health_record_number(village: Institution) -> str:
 
 
 def _new_patient(clean: Clean) -> Patient:
+    patient = new_patient_row(clean, used=_NumberTaken(), next_number=next_health_record_number)
+    patient.save(force_insert=True)
+    patient_name_keys_write(patient=patient)
+    return patient
+
+
+def new_patient_row(
+    clean: Clean, *, used: Container[str], next_number: Callable[[Institution], str]
+) -> Patient:
+    """The resident ``clean`` files (not yet saved): its ID number unless another resident holds
+    it (``used``), and the village's next health-record number (``next_number``)."""
     f = clean.features
     id_number = clean.id_number or None
-    if id_number and Patient.objects.filter(id_number=id_number).exists():
+    if id_number and id_number in used:
         id_number = None  # the same number on another resident: kept on the registration only
-    patient = Patient.objects.create(
-        health_record_number=next_health_record_number(clean.village) if clean.village else None,
+    return Patient(
+        health_record_number=next_number(clean.village) if clean.village else None,
         id_number=id_number,
         name=clean.name,
         sex=f.sex,
@@ -248,8 +259,6 @@ def _new_patient(clean: Clean) -> Patient:
         village=clean.village,
         address=clean.entry.address.strip()[:200],
     )
-    patient_name_keys_write(patient=patient)
-    return patient
 
 
 GOLDEN_FIELDS = (
@@ -316,29 +325,27 @@ def _link_values(clean: Clean) -> dict[str, Any]:
     }
 
 
-def _fill_golden(patient: Patient, clean: Clean) -> list[str]:
+def _fill_golden(
+    patient: Patient,
+    clean: Clean,
+    *,
+    used: Container[str] | None = None,
+    next_number: Callable[[Institution], str] = next_health_record_number,
+) -> list[str]:
+    """Survivorship of a link on ``patient`` (in place): ``used`` tells ID numbers other
+    residents hold, ``next_number`` gives a village's next health-record number."""
     golden = {f: getattr(patient, f) for f in GOLDEN_FIELDS}
-    changed = fill_golden(golden, _link_values(clean), used=_NumberTaken())
+    changed = fill_golden(golden, _link_values(clean), used=used if used is not None else _NumberTaken())
     if "village_id" in changed and not golden["health_record_number"] and clean.village is not None:
-        golden["health_record_number"] = next_health_record_number(clean.village)
+        golden["health_record_number"] = next_number(clean.village)
         changed.append("health_record_number")
     for name in changed:
         setattr(patient, name, golden[name])
     return changed
 
 
-def _registration(
-    clean: Clean,
-    *,
-    patient: Patient,
-    institution: Institution,
-    source: str,
-    result: MatchResult,
-    decision: str,
-) -> Registration:
-    registration = _registration_row(
-        clean, patient=patient, institution=institution, source=source, result=result, decision=decision
-    )
+def _registration(clean: Clean, **fields: Any) -> Registration:
+    registration = _registration_row(clean, **fields)
     registration.save(force_insert=True)
     return registration
 
