@@ -9,11 +9,11 @@ def _load_catalogue(sender: Any, using: str = "default", **kwargs: Any) -> None:
     """After migrate (and after a test flush, which emits the same signal): the seed catalogue
     and its parts exist, computed from whatever the tables hold, and so do the analytic indexes
     (SQLite)."""
-    from . import cube, engine, seed
+    from . import analytic, engine, seed
 
     seed.load()
     engine.sync_parts()
-    cube.ensure_indexes()
+    analytic.ensure_indexes()
 
 
 class IndicatorsConfig(AppConfig):

@@ -19,12 +19,10 @@ Python repeats only the five operators whose SQL meaning is plain equality and e
 ``definitions.filter_q`` does). Distinct counts do not add up across cube rows: their parts keep a
 filtered ``COUNT(DISTINCT …)`` query of their own.
 
-Months: on PostgreSQL a datetime's local month is ``width_bucket`` over the local month starts
-(a binary search on integers: converting each row to the zone cost more than the whole scan);
-on SQLite a fixed-offset text expression. A source with ``analytic_sums`` has a covering index
-on SQLite (``ensure_indexes``) in the cube's own column order, so the cube is read in order and
-aggregated without a sort; without one, SQLite is told not to walk an index by institution
-(which looks each row up at random: 12 s instead of 3 s for the encounters).
+Months come from ``months``. A source with ``analytic_sums`` has a covering index on SQLite
+(``analytic``) in the cube's own column order, so the cube is read in order and aggregated
+without a sort; without one, SQLite is told not to walk an index by institution (which looks each
+row up at random: 12 s instead of 3 s for the encounters).
 """
 
 from __future__ import annotations
@@ -42,28 +40,19 @@ from django.db import connection
 from django.db.models import (
     BigIntegerField,
     BooleanField,
-    Case,
-    CharField,
     Count,
-    DateField,
     ExpressionWrapper,
     F,
     Func,
-    IntegerField,
-    Max,
-    Min,
     Q,
     QuerySet,
     Sum,
-    Value,
-    When,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import TruncMonth
-from django.db.models.lookups import IsNull, LessThan
 
 from . import definitions
-from .definitions import SHANGHAI, Definition, Source
+from .definitions import Definition, Source
+from .months import Month, end_month, month_expression
 
 #: (part key, institution id or None, first day of the month or None, value)
 Cell = tuple[str, int | None, dt.date | None, Decimal]
@@ -80,126 +69,6 @@ ROWS_PER_PAGE = 50
 PY_OPS = frozenset({"eq", "in", "ne", "not_in", "isnull"})
 #: Attributes of an institution a filter may name (``<prefix>__level`` …), read from the map.
 INST_ATTRS = ("level", "kind", "code")
-
-
-# --- months ---------------------------------------------------------------------------------------
-
-
-def _offset_hours() -> int | None:
-    offset = dt.datetime(2000, 1, 1, tzinfo=SHANGHAI).utcoffset()
-    return None if offset is None else int(offset.total_seconds() // 3600)
-
-
-def sqlite_local_month_sql(column: str) -> str:
-    """SQLite: the local month ('YYYY-MM') of a UTC datetime stored as ISO text.
-
-    Django's TruncMonth with a zone is a Python function per row on SQLite; a fixed offset in SQL
-    is exact for Asia/Shanghai (no daylight saving since 1991). ``datetime()`` is called only
-    where the offset can change the month: before the 28th, UTC plus eight hours stays in the
-    same month, and the month is the text's first seven characters."""
-    hours = _offset_hours() or 0
-    if not 0 <= hours < 24:  # pragma: no cover - the zone is fixed; keep the shortcut honest
-        return f"substr(datetime({column}, '{hours:+d} hours'), 1, 7)"
-    return (
-        f"CASE WHEN substr({column}, 9, 2) < '28' THEN substr({column}, 1, 7) "
-        f"ELSE substr(datetime({column}, '{hours:+d} hours'), 1, 7) END"
-    )
-
-
-def local_month(column: str) -> Any:
-    """The local month of a UTC datetime column as the database computes it (SQLite only; on
-    PostgreSQL the cube uses ``width_bucket``, see ``_month_expression``)."""
-    if connection.vendor != "sqlite" or _offset_hours() is None:
-        return TruncMonth(column, tzinfo=SHANGHAI)
-    return Func(F(column), template=sqlite_local_month_sql("%(expressions)s"), output_field=CharField())
-
-
-def _next_month(month: dt.date) -> dt.date:
-    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-
-
-def _month_starts(first: dt.date, last: dt.date) -> list[dt.date]:
-    """The first days of every month from ``first``'s to ``last``'s."""
-    months, month = [], first.replace(day=1)
-    while month <= last:
-        months.append(month)
-        month = _next_month(month)
-    return months
-
-
-@dataclass
-class _Month:
-    """How a cube row's month column becomes the first day of a month."""
-
-    expression: Any = None
-    buckets: list[dt.date] = field(default_factory=list)  # PostgreSQL datetimes: bucket i → month
-
-    def of(self, value: Any) -> dt.date | None:
-        if value is None:
-            return None
-        if self.buckets:
-            return self.buckets[int(value) - 1]
-        if isinstance(value, dt.datetime):
-            return value.date().replace(day=1)
-        if isinstance(value, dt.date):
-            return value.replace(day=1)
-        if isinstance(value, str):  # SQLite: 'YYYY-MM' or a date's ISO text
-            return dt.date(int(value[:4]), int(value[5:7]), 1)
-        return dt.date(int(value), 1, 1)  # a year
-
-
-def _month_expression(spec: Source, model: Any, qs: QuerySet[Any]) -> _Month | None:
-    """The month column for a dated source (None for capacities and snapshots, and for a dated
-    source with no rows in ``qs``)."""
-    if spec.timing == "annual":
-        return _Month(F(spec.date_field or "year"))
-    if spec.timing not in ("flow", "cumulative", "interval"):
-        return _Month()
-    name = spec.date_field or ""
-    is_datetime = model._meta.get_field(name).get_internal_type() == "DateTimeField"
-    if connection.vendor == "sqlite":
-        if is_datetime:
-            return _Month(local_month(name))
-        return _Month(Func(F(name), template="substr(%(expressions)s, 1, 7)", output_field=CharField()))
-    if not is_datetime:
-        # a date truncated as a timestamp without a zone (a timestamptz would be converted per row)
-        template = "DATE_TRUNC('month', %(expressions)s::timestamp)::date"
-        return _Month(Func(F(name), template=template, output_field=DateField()))
-    bounds = qs.aggregate(lo=Min(name), hi=Max(name))
-    if bounds["lo"] is None:
-        return None
-    months = _month_starts(bounds["lo"].astimezone(SHANGHAI).date(), bounds["hi"].astimezone(SHANGHAI).date())
-    edges = [dt.datetime.combine(m, dt.time(), SHANGHAI) for m in [*months, _next_month(months[-1])]]
-    return _Month(Func(F(name), Value(edges), function="width_bucket", output_field=IntegerField()), months)
-
-
-def _date_month(expression: Any) -> Any:
-    """The first day of a date's month (SQLite: its 'YYYY-MM' text), in the database."""
-    if connection.vendor == "sqlite":
-        return Func(expression, template="substr(%(expressions)s, 1, 7)", output_field=CharField())
-    return Func(
-        expression, template="DATE_TRUNC('month', %(expressions)s::timestamp)::date", output_field=DateField()
-    )
-
-
-def _earliest(a: Any, b: Any) -> Any:
-    """The earlier of two dates, either of which may be empty (empty if both are)."""
-    return Case(
-        When(IsNull(a, True), then=b),
-        When(IsNull(b, True), then=a),
-        When(LessThan(a, b), then=a),
-        default=b,
-        output_field=DateField(),
-    )
-
-
-def _end_month(spec: Source) -> Any:
-    """An ``interval`` row's end month: of the earliest of its filled end dates (NULL: none)."""
-    ends: list[Any] = [F(path) for path in spec.end_fields]
-    earliest = ends[0]
-    for other in ends[1:]:
-        earliest = _earliest(earliest, other)
-    return _date_month(earliest)
 
 
 # --- tests that Python applies to cube columns ------------------------------------------------------
@@ -366,7 +235,7 @@ class Cube:
         return qs if extra is None else qs.filter(extra)
 
     def totals(
-        self, extra: Q | None = None, month: _Month | None = None, span: tuple[dt.date, dt.date] | None = None
+        self, extra: Q | None = None, month: Month | None = None, span: tuple[dt.date, dt.date] | None = None
     ) -> Totals:
         """The parts' totals in the rows ``extra`` selects: {(part index, institution, month):
         count, sum, or whole cents of a decimal sum}. Totals of disjoint row sets add up.
@@ -385,7 +254,7 @@ class Cube:
         if month.expression is not None:
             group["g_month"] = month.expression
         if self.spec.timing == "interval":
-            group["g_end"] = _end_month(self.spec)
+            group["g_end"] = end_month(self.spec)
         group.update(self.columns)
         measures: dict[str, Any] = {"n": Count("*")}
         for i, name in enumerate(self.sums):
@@ -400,11 +269,11 @@ class Cube:
             totals = {k: v for k, v in totals.items() if k[2] is not None and lo <= k[2] < hi}
         return totals
 
-    def month(self, extra: Q | None = None) -> _Month | None:
+    def month(self, extra: Q | None = None) -> Month | None:
         """The month column for rows ``extra`` selects (None: a dated source with no such rows).
         Chunks of one computation share the month of the whole (its buckets span every chunk)."""
         qs = self.source_rows(extra)
-        return None if qs is None else _month_expression(self.spec, qs.model, qs)
+        return None if qs is None else month_expression(self.spec, qs.model, qs)
 
     def size(self) -> int:
         """About how many rows the source has (from the planner's statistics on PostgreSQL, the
@@ -502,7 +371,7 @@ class Cube:
         return self.cells_of(self.totals(extra, span=span)) + self.distinct_cells(extra)
 
     def _evaluate(
-        self, rows: Iterable[tuple[Any, ...]], names: list[str], month: _Month, places: dict[str, int]
+        self, rows: Iterable[tuple[Any, ...]], names: list[str], month: Month, places: dict[str, int]
     ) -> Totals:
         at = {name: i for i, name in enumerate(names)}
         order = list(self.columns)
@@ -593,7 +462,7 @@ class _Places:
 
 
 def _distinct_cells(
-    parts: list[tuple[str, Definition]], qs: QuerySet[Any], inst: Any, month: _Month
+    parts: list[tuple[str, Definition]], qs: QuerySet[Any], inst: Any, month: Month
 ) -> list[Cell]:
     """Distinct counts (distinct per institution and month) do not add up across cube rows: one
     filtered ``COUNT(DISTINCT …)`` per part, in one grouped query."""
@@ -623,51 +492,3 @@ def compute(
     """The cells of parts sharing a source and attribution (one cube query, plus one for their
     distinct counts), in the rows ``extra`` keeps, of the months [first, end) of ``span``."""
     return Cube.plan(parts).cells(extra, span)
-
-
-# --- the analytic index (SQLite) ---------------------------------------------------------------------
-
-
-def analytic_index_sql(spec: Source) -> str | None:
-    """SQLite: ``CREATE INDEX`` for a source's analytic index — (institution, local month, the
-    dimensions, the date, the sums), exactly the cube's GROUP BY expressions, so that a cube
-    over them is aggregated in index order. None for a source without one."""
-    model = spec.model_class()
-    if spec.analytic_sums is None or model is None or spec.date_field is None:
-        return None
-    meta = model._meta
-    q = connection.ops.quote_name
-
-    def column(path: str) -> str:
-        return q(meta.get_field(path.removesuffix("_id") if path.endswith("_id") else path).column)
-
-    parts = [column(spec.institutions[next(iter(spec.institutions))])]
-    date = column(spec.date_field)
-    if meta.get_field(spec.date_field).get_internal_type() == "DateTimeField":
-        parts.append(f"({sqlite_local_month_sql(date)})")
-    else:
-        parts.append(f"(substr({date}, 1, 7))")
-    for name in spec.dimensions:
-        fspec = spec.fields[name]
-        parts.append(
-            column(fspec.path) if fspec.kind in ("text", "bool") else f"({column(fspec.path)} IS NULL)"
-        )
-    parts.append(date)
-    parts += [column(name) for name in sorted(spec.analytic_sums)]
-    table = meta.db_table
-    return f"CREATE INDEX IF NOT EXISTS {q(table + '_ygt_cube')} ON {q(table)} ({', '.join(parts)})"
-
-
-def ensure_indexes() -> list[str]:
-    """Create the analytic indexes that are missing (SQLite; after every migrate, because a
-    table that Django rebuilds in a SQLite migration loses indexes its models do not declare)."""
-    if connection.vendor != "sqlite":
-        return []
-    made = []
-    with connection.cursor() as cursor:
-        for spec in definitions.SOURCES.values():
-            sql = analytic_index_sql(spec)
-            if sql is not None:
-                cursor.execute(sql)
-                made.append(spec.name)
-    return made

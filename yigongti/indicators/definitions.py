@@ -111,7 +111,7 @@ class Source:
     dimensions: tuple[str, ...] = ()
     #: ``interval`` timing: where a row stops standing (ORM paths of dates; the earliest filled).
     end_fields: tuple[str, ...] = ()
-    #: The sums of the source's analytic index on SQLite (``cube.analytic_index_sql``); None: no
+    #: The sums of the source's analytic index on SQLite (``analytic.analytic_index_sql``); None: no
     #: such index. A cube that needs only the dimensions and these sums is read in index order.
     analytic_sums: frozenset[str] | None = None
 

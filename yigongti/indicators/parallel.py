@@ -30,7 +30,8 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Q
 
-from .cube import Cell, Cube, Totals, _Month
+from .cube import Cell, Cube, Totals
+from .months import Month
 
 #: Writing a cell costs about as much as reading this many source rows (for ordering the work).
 CELL_WEIGHT = 10
@@ -77,7 +78,7 @@ class _Task:
     index: int = field(compare=False)  # the cube's place in the list
     kind: str = field(compare=False)  # plan | totals | distinct | stop
     extra: Q | None = field(compare=False, default=None)
-    month: _Month | None = field(compare=False, default=None)
+    month: Month | None = field(compare=False, default=None)
     weight: int = field(compare=False, default=0)  # about how many rows it reads
 
 
@@ -136,10 +137,10 @@ def compute(cubes: list[Cube], n: int, outputs: list[int] | None = None) -> Iter
             thread.join()
 
 
-def _plan(cube: Cube, n: int, weight: int) -> list[tuple[str, Q | None, _Month | None, int]]:
+def _plan(cube: Cube, n: int, weight: int) -> list[tuple[str, Q | None, Month | None, int]]:
     """A cube's pieces: its chunks (twice as many as connections, so that the last pieces to
     finish are small) and its distinct counts."""
-    pieces: list[tuple[str, Q | None, _Month | None, int]] = []
+    pieces: list[tuple[str, Q | None, Month | None, int]] = []
     month = cube.month() if cube.parts else None
     if month is not None:
         chunks = cube.chunks(2 * n, cube.size())
