@@ -65,7 +65,9 @@ def test_worklist_follow_up_urgent_referral_and_elderly(live_server: Any, page: 
     _log_in(page, base, "t_village_doctor")
     page.click("[data-testid=nav-chronic]")
     page.click("[data-testid=box-overdue]")
+    page.wait_for_url("**/chronic/**overdue**")
     row = page.locator("[data-testid=task-row]", has_text="王建国")
+    row.first.wait_for()
     assert row.count() == 1
     row.locator("[data-testid=task-record]").click()
     assert "高血压患者随访服务记录表" in page.content()
@@ -100,7 +102,9 @@ def test_worklist_follow_up_urgent_referral_and_elderly(live_server: Any, page: 
 
     _log_in(page, base, "t_consortium_office")
     page.click("[data-testid=nav-chronic]")
+    page.wait_for_url(f"{base}/chronic/overview/")
     village = page.locator("[data-testid=village-row]", has_text=county.village.name)
+    village.first.wait_for()  # count() does not wait for the page to arrive
     assert village.count() == 1
     assert "王建国" not in page.content()
     screenshot(page, "chronic-office-overview")
