@@ -200,8 +200,8 @@ class Phase:
     latencies: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
     wall: float = 0.0
-    #: CPU seconds the phase cost: the server (gunicorn), the database (every postgres process)
-    #: and the load generator
+    #: CPU seconds the phase cost: the server (gunicorn), the database (the benchmark database's
+    #: backends and the cluster's background processes) and the load generator
     cpu: dict[str, float] = field(default_factory=dict)
     #: wrk's own figures (it reports counts and percentiles, not each latency)
     counted: tuple[int, int, float, float] | None = None  # requests, errors, p50 s, p99 s
@@ -241,10 +241,25 @@ def _stat(pid: int) -> tuple[str, int, float, float] | None:
     return head.split("(", 1)[1], int(fields[1]), own, children
 
 
+def _other_databases() -> set[int]:
+    """The PostgreSQL backends serving another database than the benchmark's (another
+    benchmark, an autovacuum worker elsewhere, this script's own admin connection): the
+    cluster is shared, their work is not ours. Background processes (checkpointer, WAL
+    writer …) serve every database and stay counted."""
+    admin, name = PG_WATCH
+    if admin is None:
+        return set()
+    rows = admin.execute(
+        "SELECT pid FROM pg_stat_activity WHERE datname IS NOT NULL AND datname <> %s", [name]
+    ).fetchall()
+    return {int(row[0]) for row in rows}
+
+
 def cpu_seconds(server_pid: int) -> dict[str, float]:
     """CPU used so far by the server (gunicorn's master and workers) and by PostgreSQL (the
-    postmaster and its processes), each with the children it has already reaped, so a backend
-    that ends between two readings is not lost."""
+    postmaster and its processes, less the backends of other databases), each with the
+    children it has already reaped, so a backend that ends between two readings is not lost."""
+    others = _other_databases()
     procs = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -257,7 +272,7 @@ def cpu_seconds(server_pid: int) -> dict[str, float]:
             server += own + children
         elif parent == server_pid:
             server += own
-        elif command == "postgres":
+        elif command == "postgres" and pid not in others:
             db += own + (children if procs.get(parent, ("",))[0] != "postgres" else 0.0)
     return {"server": server, "db": db}
 
@@ -304,6 +319,8 @@ def run_phase(base: str, token: str, phase: Phase, jobs: list[Request], clients:
 
 #: The gunicorn master's pid, once it runs (for the CPU accounting).
 SERVER_PID = [0]
+#: An admin connection and the benchmark's database name (for the CPU accounting).
+PG_WATCH: list[Any] = [None, ""]
 
 WRK_SCRIPT = r"""
 local paths = {}
@@ -507,6 +524,7 @@ def main(argv: list[str] | None = None) -> None:
     name = f"ygt_bench_fhir_{os.getpid()}"
     admin = _postgres_admin(server_url)
     admin.execute(f'CREATE DATABASE "{name}"')
+    PG_WATCH[:] = [admin, name]
     server = None
     try:
         with tempfile.TemporaryDirectory(prefix="ygt-bench-fhir-") as tmp:
@@ -547,7 +565,9 @@ def main(argv: list[str] | None = None) -> None:
                 f"searches from {gets}, creates and Bundles from httpx threads, all on the same "
                 f"machine. Per core = throughput / {args.cores} cores; per server core = requests "
                 "(or resources) per CPU second that gunicorn and PostgreSQL spent, read from /proc "
-                "(the load generator left out, as on a separate client machine).",
+                "(the load generator left out, as on a separate client machine; of PostgreSQL, the "
+                "benchmark database's backends and the cluster's background processes, not the "
+                "backends of other databases on the same server).",
                 "",
                 "| operation | requests | errors | throughput | per core | per server core | "
                 "HAPI per vCPU | CPU s server / db / client | p50 ms | p99 ms |",
