@@ -20,8 +20,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Max
+from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
 from yigongti.core.audit import audit
@@ -46,7 +46,6 @@ from .index import (
     resident_total,
 )
 from .services import (
-    _NUMBERING_LOCK,
     MAX_REVIEWS,
     Clean,
     Entry,
@@ -57,6 +56,8 @@ from .services import (
     _require_register,
     _same_entry,
     clean_entry,
+    first_free_person_number,
+    format_health_record_number,
     golden_snapshot,
     new_patient_row,
 )
@@ -112,20 +113,12 @@ class _Numbers:
         return number in self.taken
 
     def health_record_number(self, village: Institution) -> str:
-        if village.pk not in self.next_person:
-            if connection.vendor == "postgresql":  # the per-village numbering lock, once
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_NUMBERING_LOCK, village.pk])
-            prefix = village.code[:12]
-            top = Patient.objects.filter(
-                health_record_number__gte=f"{prefix}00000", health_record_number__lte=f"{prefix}99999"
-            ).aggregate(top=Max("health_record_number"))["top"]
-            self.next_person[village.pk] = int(top[12:]) + 1 if top else 1
+        if village.pk not in self.next_person:  # the village's numbering lock, once
+            self.next_person[village.pk] = first_free_person_number(village)
         person = self.next_person[village.pk]
-        if person > 99_999:
-            raise Conflict(_("This village has used up its five-digit person numbers."))
+        number = format_health_record_number(village, person)
         self.next_person[village.pk] = person + 1
-        return f"{village.code[:12]}{person:05d}"
+        return number
 
 
 @dataclass

@@ -214,8 +214,9 @@ def clean_entry(entry: Entry, *, today: dt.date | None = None) -> Clean:
 _NUMBERING_LOCK = 7_744_118
 
 
-def next_health_record_number(village: Institution) -> str:
-    """The village's next 17-digit number: its 12-digit code and a 5-digit person number.
+def first_free_person_number(village: Institution) -> int:
+    """The village's next 5-digit person number (highest + 1), with the village's numbering
+    held until the transaction ends.
 
     Highest + 1 is only safe while no one else in the village is numbering: on PostgreSQL a
     transaction-level advisory lock per village makes concurrent registrations take turns (two
@@ -227,10 +228,19 @@ def next_health_record_number(village: Institution) -> str:
     top = Patient.objects.filter(
         health_record_number__gte=f"{prefix}00000", health_record_number__lte=f"{prefix}99999"
     ).aggregate(top=Max("health_record_number"))["top"]
-    person = int(top[12:]) + 1 if top else 1
+    return int(top[12:]) + 1 if top else 1
+
+
+def format_health_record_number(village: Institution, person: int) -> str:
+    """The 17-digit number: the village's 12-digit code and the 5-digit person number."""
     if person > 99_999:
         raise Conflict(_("This village has used up its five-digit person numbers."))
-    return f"{prefix}{person:05d}"
+    return f"{village.code[:12]}{person:05d}"
+
+
+def next_health_record_number(village: Institution) -> str:
+    """The village's next 17-digit number (see ``first_free_person_number``)."""
+    return format_health_record_number(village, first_free_person_number(village))
 
 
 def _new_patient(clean: Clean) -> Patient:
