@@ -166,10 +166,12 @@ def make_patient(
     sex: str = "F",
 ) -> Any:
     """Setup data only, for view tests: a resident whose numbers follow the village's code (the
-    first of a village is head of household). Tests of registration itself use the services."""
+    first of a village is head of household), with the name search keys every registration
+    writes. Tests of registration itself use the services."""
     from yigongti.patients.models import Patient
+    from yigongti.patients.services import patient_name_keys_write
 
-    return Patient.objects.create(
+    patient = Patient.objects.create(
         health_record_number=f"{village.code}{seq:05d}",
         id_number=idnumbers.build("441823", birth, seq),
         name=name,
@@ -180,3 +182,5 @@ def make_patient(
         user=user,
         relation_to_head="户主" if seq == 1 else "",
     )
+    patient_name_keys_write(patient=patient)
+    return patient

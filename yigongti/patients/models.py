@@ -109,6 +109,7 @@ class NameKeyKind(models.TextChoices):
     PINYIN = "pinyin", _("pinyin")
     INITIALS = "initials", _("pinyin initials")
     SIMPLIFIED = "simplified", _("simplified name")
+    SUFFIX = "suffix", _("simplified name from a character on")
 
 
 class PatientNameKey(models.Model):

@@ -1,4 +1,4 @@
-"""Search keys for Chinese names: simplified form, toneless pinyin and pinyin initials.
+"""Search keys for Chinese names: simplified form, toneless pinyin, pinyin initials, suffixes.
 
 A clerk types a resident's name the way she hears it: 张伟, ``zhangwei``, ``zw``, or the
 traditional 張偉 from an old paper record. The master patient index stores, for every resident,
@@ -108,6 +108,11 @@ def _is_han(ch: str) -> bool:
     return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" or "\U00020000" <= ch <= "\U0003134f"
 
 
+def has_han(text: str) -> bool:
+    """Whether ``text`` has a Chinese character."""
+    return any(_is_han(ch) for ch in text)
+
+
 @lru_cache(maxsize=16384)  # names use a few thousand distinct characters
 def _char_readings(ch: str) -> tuple[str, ...]:
     """Toneless readings of one character, most common first; ü spelled both ``v`` and ``u``."""
@@ -193,8 +198,24 @@ def initials_keys(name: str) -> set[str]:
     return set(_keys(name)[1])
 
 
+def suffix_keys(simple: str) -> list[str]:
+    """The simplified name from each of its characters on (张建国 → 张建国, 建国, 国), for a name
+    with a Chinese character: "the name contains 建国" is then "a suffix key starts with 建国",
+    a range of the (kind, key) index where a search by characters had read every name in scope.
+    Latin names are found by their pinyin-style keys and get none."""
+    if not has_han(simple):
+        return []
+    simple = simple[:MAX_SUFFIX_NAME]
+    return [simple[i:] for i in range(len(simple)) if not simple[i].isspace()]
+
+
+#: Suffix keys are written for a name's first this many characters (names are far shorter).
+MAX_SUFFIX_NAME = 40
+
+
 def name_keys(name: str) -> list[tuple[str, str]]:
-    """(kind, key) rows for ``PatientNameKey``: simplified (when it differs), pinyin, initials."""
+    """(kind, key) rows for ``PatientNameKey``: simplified (when it differs), pinyin, initials,
+    and the simplified name's suffixes (``suffix_keys``)."""
     rows: list[tuple[str, str]] = []
     simple = simplified(name)
     if simple and simple != name:
@@ -202,6 +223,7 @@ def name_keys(name: str) -> list[tuple[str, str]]:
     full, initials = _keys(name)
     rows.extend(("pinyin", key) for key in full)
     rows.extend(("initials", key) for key in initials)
+    rows.extend(("suffix", key) for key in suffix_keys(simple))
     return rows
 
 
@@ -219,7 +241,7 @@ def normalise_query(q: str) -> Query:
         return Query("empty", "")
     if _DIGITS.match(text):
         return Query("digits", text.upper())
-    if any(_is_han(ch) for ch in text):
+    if has_han(text):
         return Query("characters", simplified(text))
     latin = _SEPARATORS.sub("", text).lower().replace("ü", "v")
     if _LATIN.match(latin):

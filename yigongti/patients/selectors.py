@@ -20,7 +20,7 @@ from yigongti.core.audit import audit
 from yigongti.core.errors import NotFound
 
 from .models import Household, NameKeyKind, Patient, PatientNameKey
-from .names import Query, normalise_query
+from .names import Query, normalise_query, simplified
 
 #: Residents from this age on receive the annual elderly health service.
 ELDERLY_AGE = 65
@@ -29,11 +29,11 @@ ELDERLY_AGE = 65
 def patient_list_for(*, scope: Scope, q: str = "") -> QuerySet[Patient]:
     """Residents the scope may read: a village's own, a township's villages', or oneself.
 
-    ``q`` (see ``names.normalise_query``) finds by characters anywhere in the name (a traditional
-    query also in its simplified form), by the start of the full pinyin (``zhangw``) or of the
+    ``q`` (see ``names.normalise_query``) finds by characters anywhere in the simplified name
+    (a traditional query or name alike), by the start of the full pinyin (``zhangw``) or of the
     initials (``zw``) of any reading of the name, or by the start of the health-record number,
-    the ID number (x or X) or the phone. Pinyin and initials are looked up by prefix in the
-    indexed ``PatientNameKey`` table, never by scanning residents; it stays one query.
+    the ID number (x or X) or the phone. Characters, pinyin and initials are looked up by prefix
+    in the indexed ``PatientNameKey`` table, never by scanning residents; it stays one query.
     """
     qs = filter_residents(Patient.objects.filter(merged_into__isnull=True), scope)
     query = normalise_query(q)
@@ -46,16 +46,30 @@ def _prefix(field: str, value: str) -> Q:
     """``field`` starts with ``value``, in a form the database can answer from a b-tree index.
 
     PostgreSQL uses the ``varchar_pattern_ops`` index for ``LIKE 'v%'``; SQLite's LIKE ignores
-    case and so no index, but its binary order puts every ``v...`` key (ASCII) in [v, v + DEL).
+    case and so no index, but its binary (UTF-8) order puts every ``v...`` key in
+    [v, v + U+10FFFF), the largest character.
     """
     condition = Q(**{f"{field}__startswith": value})
     if connection.vendor == "sqlite":
-        condition &= Q(**{f"{field}__gte": value, f"{field}__lt": value + "\x7f"})
+        condition &= Q(**{f"{field}__gte": value, f"{field}__lt": value + "\U0010ffff"})
     return condition
 
 
-def _keyed(kinds: list[str], value: str) -> Q:
+def keyed_names(kinds: list[str], value: str) -> Q:
+    """Residents with a name key of ``kinds`` starting with ``value`` (an index range)."""
     keys = PatientNameKey.objects.filter(_prefix("key", value), kind__in=kinds)
+    return Q(pk__in=keys.values("patient_id"))
+
+
+def names_containing(text: str) -> Q:
+    """Residents whose simplified name contains ``text`` (simplified here): a suffix key starts
+    with it (``names.suffix_keys``), an index range instead of reading every name."""
+    return keyed_names([NameKeyKind.SUFFIX], simplified(text))
+
+
+def names_ending(text: str) -> Q:
+    """Residents whose simplified name ends with ``text`` (a given name): a suffix key equals it."""
+    keys = PatientNameKey.objects.filter(kind=NameKeyKind.SUFFIX, key=simplified(text))
     return Q(pk__in=keys.values("patient_id"))
 
 
@@ -68,13 +82,11 @@ def _matches(query: Query, raw: str) -> Q:
             | Q(phone__startswith=value)
         )
     if query.kind == "initials":
-        return _keyed([NameKeyKind.INITIALS], value)
+        return keyed_names([NameKeyKind.INITIALS], value)
     if query.kind == "pinyin":
-        return _keyed([NameKeyKind.PINYIN, NameKeyKind.INITIALS], value)
+        return keyed_names([NameKeyKind.PINYIN, NameKeyKind.INITIALS], value)
     if query.kind == "characters":
-        simplified_keys = PatientNameKey.objects.filter(kind=NameKeyKind.SIMPLIFIED, key__contains=value)
-        condition = Q(name__contains=value) | Q(pk__in=simplified_keys.values("patient_id"))
-        return condition | Q(name__icontains=raw) if raw != value else condition
+        return names_containing(value)
     return Q(name__icontains=raw)
 
 

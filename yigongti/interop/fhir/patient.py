@@ -34,11 +34,11 @@ from yigongti.patients.models import (
     Decision,
     NameKeyKind,
     Patient,
-    PatientNameKey,
     Registration,
     RegistrationSource,
 )
-from yigongti.patients.names import pinyin_readings
+from yigongti.patients.names import has_han, pinyin_readings
+from yigongti.patients.selectors import keyed_names, names_containing, names_ending
 
 from ..models import RegistrationIdentifier
 from ..services import registration_identifier_record
@@ -223,25 +223,19 @@ class PatientType(ResourceType):
         value = "".join(value.split())
         if modifier == "exact":
             return Q(name=value)
-        if value.lower() == value.upper():
-            # nothing to fold (a Chinese name): a plain match finds the same rows without
-            # upper-casing every name, and no pinyin or initials key can start with it
-            found = Q(name__contains=value)
-            if not value.isascii():
-                return found
-        else:
-            found = Q(name__icontains=value)
-        keys = PatientNameKey.objects.filter(
-            kind__in=[NameKeyKind.PINYIN, NameKeyKind.INITIALS], key__startswith=value.lower()
-        ).values("patient_id")
-        return found | Q(pk__in=keys)
+        if has_han(value):
+            # characters anywhere in the (simplified) name: a range of the suffix keys' index,
+            # where a plain match had read every name in scope
+            return names_containing(value)
+        found = Q(name__contains=value) if value.lower() == value.upper() else Q(name__icontains=value)
+        return found | keyed_names([NameKeyKind.PINYIN, NameKeyKind.INITIALS], value.lower())
 
     def _family(self, value: str, modifier: str) -> Q:
         return Q(name__startswith=value.strip())
 
     def _given(self, value: str, modifier: str) -> Q:
         value = value.strip()
-        return Q(name__endswith=value) if _is_han(value) else Q(name__icontains=value)
+        return names_ending(value) if _is_han(value) else Q(name__icontains=value)
 
     def _gender(self, value: str, modifier: str) -> Q:
         sex = GENDER_IN.get(split_token(value)[1])

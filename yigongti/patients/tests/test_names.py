@@ -18,7 +18,12 @@ from yigongti.patients.names import (
 def test_plain_name():
     assert pinyin_keys("张伟") == {"zhangwei"}
     assert initials_keys("张伟") == {"zw"}
-    assert name_keys("张伟") == [("pinyin", "zhangwei"), ("initials", "zw")]
+    assert name_keys("张伟") == [
+        ("pinyin", "zhangwei"),
+        ("initials", "zw"),
+        ("suffix", "张伟"),
+        ("suffix", "伟"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -105,3 +110,11 @@ def test_a_rare_character_without_a_reading_gives_no_key_and_no_error():
 
     assert pinyin_readings("\U0002ab24") == ()
     assert pinyin_readings("张\U0002ab24") == ("zhang",)
+
+
+def test_suffix_keys_of_the_simplified_name_from_each_character_on():
+    assert names.suffix_keys("张建国") == ["张建国", "建国", "国"]
+    assert ("suffix", "陈桂芳") in name_keys("陳桂芳")  # a traditional name is keyed simplified
+    assert names.suffix_keys("阿不都·热合曼")[-3:] == ["热合曼", "合曼", "曼"]
+    assert names.suffix_keys("John Smith") == []  # Latin names have their own keys
+    assert len(names.suffix_keys("乐" * 60)) == names.MAX_SUFFIX_NAME

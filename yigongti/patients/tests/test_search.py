@@ -4,6 +4,7 @@ the API; the name keys written by create, rename and the bulk load; scope and qu
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import itertools
 from types import SimpleNamespace
 
@@ -82,6 +83,9 @@ def people(county):
     )
 
 
+ZHANG_WEI_KEYS = {("pinyin", "zhangwei"), ("initials", "zw"), ("suffix", "张伟"), ("suffix", "伟")}
+
+
 def _keys(patient) -> set[tuple[str, str]]:
     return set(PatientNameKey.objects.filter(patient=patient).values_list("kind", "key"))
 
@@ -94,7 +98,7 @@ def _names(county, q: str, role: str = Role.TOWNSHIP_DOCTOR) -> list[str]:
 
 
 def test_create_writes_keys_and_audits(county, people):
-    assert _keys(people.zhang) == {("pinyin", "zhangwei"), ("initials", "zw")}
+    assert _keys(people.zhang) == ZHANG_WEI_KEYS
     assert ("simplified", "单田芳") in _keys(people.shan)
     assert ("pinyin", "shantianfang") in _keys(people.shan)
     event = AuditEvent.objects.get(verb="patient.create", object_id=str(people.zhang.pk))
@@ -122,7 +126,7 @@ def test_rename_is_refused_outside_the_scope_and_for_blank_names(county, people)
         patient_rename(actor=county.users[Role.VILLAGE_DOCTOR], patient=people.foreign_zhang, name="张三")
     with pytest.raises(InvalidInput):
         patient_rename(actor=None, patient=people.zhou, name="  ")
-    assert _keys(people.foreign_zhang) == {("pinyin", "zhangwei"), ("initials", "zw")}
+    assert _keys(people.foreign_zhang) == ZHANG_WEI_KEYS
     assert not AuditEvent.objects.filter(verb="patient.rename").exists()
 
 
@@ -161,6 +165,9 @@ def test_create_is_refused_outside_the_scope_and_for_duplicates(county, people):
         ("單田", ["單田芳"]),  # characters: as written
         ("陳", ["陈桂芳"]),  # a traditional query finds the simplified name
         ("伟", ["张伟", "张伟明"]),
+        ("田", ["單田芳"]),  # a character in the middle of a traditional name
+        ("桂芳", ["陈桂芳"]),
+        ("伟芳", []),
         ("1391234", ["张伟"]),  # phone prefix
         ("13800000004", ["曾志强"]),
         (ZHANG_WEI_ID[:10], ["张伟"]),  # ID number prefix
@@ -217,3 +224,16 @@ def test_search_through_the_api(county, people, login_client):
     assert body["count"] == 3
     assert [p["name"] for p in c.get("/api/patients", {"q": "zhangweim"}).json()["items"]] == ["张伟明"]
     assert c.get("/api/patients", {"q": "陈"}).json()["count"] == 0  # out of her village
+
+
+def test_migration_gives_residents_on_file_their_suffix_keys(county, people):
+    from django.apps import apps
+
+    migration = importlib.import_module("yigongti.patients.migrations.0004_name_suffix_keys")
+    PatientNameKey.objects.filter(kind="suffix").delete()
+    assert _names(county, "田") == []
+    migration.add_suffix_keys(apps, None)
+    migration.add_suffix_keys(apps, None)  # again: nothing twice
+    assert _names(county, "田") == ["單田芳"]
+    assert _keys(people.zhang) >= {("suffix", "张伟"), ("suffix", "伟")}
+    assert PatientNameKey.objects.filter(patient=people.zhang, kind="suffix").count() == 2
