@@ -1,16 +1,22 @@
-"""Schedule (clinic sessions), Slot and Appointment (bookings) over ``scheduling`` (read and
-search). Bookings are made in the scheduling pages and ``/api/scheduling`` (which hold the race
-for the last place); the facade does not book yet."""
+"""Schedule (clinic sessions), Slot and Appointment (bookings) over ``scheduling``: read and
+search; an Appointment is created (a place booked) and updated to ``cancelled`` (the place given
+back) through the scheduling services, which hold the race for the last place and decide who
+may book what, as in the pages and ``/api/scheduling``."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db.models import F, Q, QuerySet
+from django.utils.translation import gettext as _
 
+from yigongti.core.audit import audit
+from yigongti.core.errors import DomainError, NotFound
+from yigongti.scheduling import services as booking_services
 from yigongti.scheduling.choices import BookingStatus, SessionStatus
 from yigongti.scheduling.models import Booking, ClinicSession, Slot
-from yigongti.scheduling.selectors import booking_list_for, session_list_for
+from yigongti.scheduling.selectors import booking_list_for, session_list_for, slot_get_for
 
 from .base import (
     YGT,
@@ -18,12 +24,15 @@ from .base import (
     Include,
     ResourceType,
     SearchParam,
+    Written,
     coding,
     date_q,
     instant,
     reference_id,
     split_token,
 )
+from .outcome import FhirError, from_domain
+from .validate import validate_structure
 
 DEPARTMENT_SYSTEM = f"{YGT}/CodeSystem/department-category"
 APPOINTMENT_STATUS = {
@@ -151,9 +160,14 @@ class SlotType(ResourceType):
 class AppointmentType(ResourceType):
     name = "Appointment"
     model = Booking
+    interactions = ("read", "search-type", "create", "update")
     documentation = (
-        "Bookings of slots: the resident and the slot; status booked, arrived, noshow or cancelled."
+        "Bookings of slots: the resident and the slot; status booked, arrived, noshow or cancelled. "
+        "Create books the one slot named for the Patient participant (status booked); update "
+        "with status cancelled cancels it. Who may book or cancel what is the scheduling rules'."
     )
+    #: ``start``, ``end`` (the slot's) and ``created`` (the booking's) are checked or set here
+    accepted = frozenset({"status", "slot", "participant", "start", "end", "created"})
 
     def params(self) -> list[SearchParam]:
         return [
@@ -204,3 +218,151 @@ class AppointmentType(ResourceType):
             "created": instant(row.created_at)[:10],
             "participant": participants,
         }
+
+    # -- writes ---------------------------------------------------------------------------------
+    def create(self, ctx: Ctx, resource: dict[str, Any]) -> Written:
+        self.refuse_unknown(resource)
+        validate_structure(resource, "Appointment")
+        if resource.get("status") != "booked":
+            raise FhirError(
+                422,
+                "business-rule",
+                _("A new appointment is booked at once: its status must be booked."),
+                expression="Appointment.status",
+            )
+        slots = resource.get("slot") or []
+        if len(slots) != 1:
+            raise FhirError(
+                422, "required", _("Name exactly one slot to book."), expression="Appointment.slot"
+            )
+        slot_ref = str(slots[0].get("reference") or "")
+        patient_ref = _patient_participant(resource)
+        slot = _resolve(
+            lambda: slot_get_for(scope=ctx.scope, pk=_int_id(reference_id(slot_ref, "Slot"))),
+            slot_ref,
+            "Appointment.slot",
+        )
+        _slot_participants(resource, slot)
+        _same_times(resource, slot)
+        patient = _resolve(
+            lambda: booking_services.patient_for_booking(
+                scope=ctx.scope, patient_id=_int_id(reference_id(patient_ref, "Patient"))
+            ),
+            patient_ref,
+            "Appointment.participant",
+        )
+        try:
+            booking = booking_services.booking_create(actor=ctx.user, slot=slot, patient=patient)
+        except DomainError as exc:
+            raise from_domain(exc, prefix="Appointment.") from None
+        audit(
+            actor=ctx.user,
+            verb="interop.appointment_write",
+            subject=booking,
+            membership=ctx.membership,
+            after={"status": "booked", "slot": slot.pk},
+        )
+        return Written(row=self.get(ctx, str(booking.pk)), created=True)
+
+    def update(self, ctx: Ctx, resource_id: str, resource: dict[str, Any]) -> Written:
+        self.refuse_unknown(resource)
+        validate_structure(resource, "Appointment")
+        booking = self.get(ctx, resource_id)
+        slot_refs = [str(r.get("reference") or "") for r in resource.get("slot") or []]
+        if slot_refs and slot_refs != [f"Slot/{booking.slot_id}"]:
+            raise FhirError(
+                422,
+                "business-rule",
+                _("An appointment keeps its slot: to move it, cancel it and book the new slot."),
+                expression="Appointment.slot",
+            )
+        current = APPOINTMENT_STATUS.get(booking.status, "booked")
+        wanted = resource.get("status")
+        if wanted == current:
+            return Written(row=booking, created=False)
+        if wanted != "cancelled":
+            raise FhirError(
+                409,
+                "business-rule",
+                _("An appointment can only be cancelled here (status cancelled); it is %(status)s.")
+                % {"status": current},
+                expression="Appointment.status",
+            )
+        try:
+            booking_services.booking_cancel(actor=ctx.user, booking=booking, reason="FHIR")
+        except DomainError as exc:
+            raise from_domain(exc, prefix="Appointment.") from None
+        return Written(row=self.get(ctx, resource_id), created=False)
+
+
+def _int_id(value: str) -> int:
+    """A logical id as the services take it (0, which no row has, for anything else)."""
+    return int(value) if value.isdigit() and len(value) < 18 else 0
+
+
+def _patient_participant(resource: dict[str, Any]) -> str:
+    """The one Patient participant's reference (other participants are the slot's own)."""
+    refs = [
+        str((p.get("actor") or {}).get("reference") or "")
+        for p in resource.get("participant") or []
+        if str((p.get("actor") or {}).get("reference") or "").startswith("Patient/")
+    ]
+    if len(refs) != 1:
+        raise FhirError(
+            422,
+            "required",
+            _("Name exactly one Patient participant: the resident to book for."),
+            expression="Appointment.participant",
+        )
+    return refs[0]
+
+
+def _resolve(find: Any, ref: str, expression: str) -> Any:
+    """What ``find`` finds, or 422 naming the reference that does not resolve (also when it is
+    outside the caller's scope)."""
+    try:
+        return find()
+    except NotFound:
+        raise FhirError(
+            422,
+            "not-found",
+            _("The reference %(ref)s does not resolve.") % {"ref": ref[:100] or "-"},
+            expression=expression,
+        ) from None
+
+
+def _slot_participants(resource: dict[str, Any], slot: Slot) -> None:
+    """Participants besides the resident must be the slot's own institution or doctor."""
+    session = slot.session
+    own = {f"Organization/{session.institution.code}"}
+    if session.doctor_id:
+        own.add(f"Practitioner/{session.doctor_id}")
+    for p in resource.get("participant") or []:
+        ref = str((p.get("actor") or {}).get("reference") or "")
+        if not ref.startswith("Patient/") and ref not in own:
+            raise FhirError(
+                422,
+                "business-rule",
+                _("%(ref)s does not take part in this slot (its clinic and doctor: %(own)s).")
+                % {"ref": ref[:100] or "-", "own": ", ".join(sorted(own))},
+                expression="Appointment.participant",
+            )
+
+
+def _same_times(resource: dict[str, Any], slot: Slot) -> None:
+    """``start``/``end``, if given, must be the slot's: a booking takes the slot's times."""
+    for element, value in (("start", slot.starts_at), ("end", slot.ends_at)):
+        given = resource.get(element)
+        if given is not None and given != instant(value):
+            try:
+                same = dt.datetime.fromisoformat(str(given)) == value
+            except ValueError:
+                same = False
+            if not same:
+                raise FhirError(
+                    422,
+                    "business-rule",
+                    _("Appointment.%(element)s must be the slot's (%(value)s).")
+                    % {"element": element, "value": instant(value)},
+                    expression=f"Appointment.{element}",
+                )

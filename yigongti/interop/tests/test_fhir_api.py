@@ -57,9 +57,15 @@ def test_metadata_lists_exactly_the_registry(fhir):
     assert all(
         "update" not in {i["code"] for i in t["interaction"]}
         for n, t in types.items()
-        if n not in ("Patient", "Task")
+        if n not in ("Patient", "Task", "Appointment")
     )
     assert {i["code"] for i in types["Task"]["interaction"]} == {"read", "search-type", "update"}
+    assert {i["code"] for i in types["Appointment"]["interaction"]} == {
+        "read",
+        "search-type",
+        "create",
+        "update",
+    }
     assert {i["code"] for i in types["AuditEvent"]["interaction"]} == {"read", "search-type"}
     assert types["Patient"]["conditionalCreate"] is True
     assert "Patient:organization" in types["Patient"]["searchInclude"]

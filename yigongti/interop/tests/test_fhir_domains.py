@@ -15,9 +15,11 @@ from yigongti.core.testing import make_patient
 from yigongti.encounters.models import Encounter
 from yigongti.encounters.services import encounter_record
 from yigongti.institutions.models import Department
+from yigongti.institutions.services import department_create
 from yigongti.interop.fhir.encounter import COST_URL
 from yigongti.referrals import services as referrals
 from yigongti.referrals.models import ReferralReason
+from yigongti.scheduling.models import Booking
 from yigongti.scheduling.services import booking_create, session_create
 
 
@@ -180,3 +182,99 @@ def test_everything_we_serve_is_valid_fhir(county, fhir):
     validate_structure(fhir(None).get("/fhir/metadata").json(), "CapabilityStatement")
     expected = {"Patient", "Organization", "Practitioner", "PractitionerRole", "Encounter", "Task"}
     assert seen >= expected | {"ServiceRequest", "AuditEvent"}
+
+
+def test_appointment_create_books_and_update_cancels(county, fhir):
+    patient = _resident(county)
+    dept = department_create(
+        actor=None, institution=county.township, code="QK", name="全科", category="internal_medicine"
+    )
+    session = session_create(  # at the resident's township centre, whose doctors know her
+        actor=None,
+        institution=county.township,
+        department=dept,
+        date=timezone.localdate() + dt.timedelta(days=3),
+        start=dt.time(8, 0),
+        end=dt.time(8, 30),
+        slot_minutes=15,
+        capacity=1,
+        referral_share=0,
+    )
+    slot, other = session.slots.order_by("starts_at")
+    body: dict[str, Any] = {
+        "resourceType": "Appointment",
+        "status": "booked",
+        "slot": [{"reference": f"Slot/{slot.pk}"}],
+        "participant": [
+            {"actor": {"reference": f"Patient/{patient.pk}"}, "status": "accepted"},
+            {"actor": {"reference": f"Organization/{county.township.code}"}, "status": "accepted"},
+        ],
+    }
+    lead = fhir(Role.TOWNSHIP_DOCTOR)
+    made = lead.post("/fhir/Appointment", body)
+    assert made.status_code == 201, made.content
+    created = made.json()
+    assert made["Location"].endswith(f"/Appointment/{created['id']}")
+    assert created["status"] == "booked" and created["slot"] == [{"reference": f"Slot/{slot.pk}"}]
+    booking = Booking.objects.get(pk=created["id"])
+    assert booking.patient_id == patient.pk and booking.status == "booked"
+    assert AuditEvent.objects.filter(verb="booking.create", object_id=str(booking.pk)).exists()
+    assert lead.get(f"/fhir/Slot/{slot.pk}").json()["status"] == "busy"
+
+    def refused(response: Any, status: int, expression: str) -> str:
+        assert response.status_code == status, response.content
+        issue = response.json()["issue"][0]
+        assert issue.get("expression", [expression]) == [expression]
+        return str(issue["diagnostics"])
+
+    refused(lead.post("/fhir/Appointment", body), 409, "Appointment.patient")  # she is booked already
+    neighbour = make_patient(county.village, 2, "李秀英", dt.date(1960, 5, 6))
+    full = {
+        **body,
+        "participant": [{"actor": {"reference": f"Patient/{neighbour.pk}"}, "status": "accepted"}],
+    }
+    assert "No place" in refused(lead.post("/fhir/Appointment", full), 409, "Appointment.slot")
+    assert "proposed" not in refused(
+        lead.post("/fhir/Appointment", {**body, "status": "proposed"}), 422, "Appointment.status"
+    )
+    in_chinese = fhir(Role.TOWNSHIP_DOCTOR, "zh-hans").post(
+        "/fhir/Appointment", {**body, "status": "pending"}
+    )
+    assert "status 必须为 booked" in in_chinese.json()["issue"][0]["diagnostics"]
+    assert "Appointment.comment" in refused(
+        lead.post("/fhir/Appointment", {**body, "comment": "请空腹"}), 422, "Appointment.comment"
+    )
+    missing = {**body, "slot": [{"reference": "Slot/999999"}]}
+    assert "Slot/999999" in refused(lead.post("/fhir/Appointment", missing), 422, "Appointment.slot")
+    stranger = {
+        **body,
+        "slot": [{"reference": f"Slot/{other.pk}"}],
+        "participant": [
+            *body["participant"],
+            {"actor": {"reference": "Practitioner/999999"}, "status": "accepted"},
+        ],
+    }
+    refused(lead.post("/fhir/Appointment", stranger), 422, "Appointment.participant")
+    wrong_time = {**body, "slot": [{"reference": f"Slot/{other.pk}"}], "start": "2001-01-01T08:00:00+08:00"}
+    refused(lead.post("/fhir/Appointment", wrong_time), 422, "Appointment.start")
+    village = fhir(Role.VILLAGE_DOCTOR)  # staff book only their own institutions' slots
+    assert (
+        village.post("/fhir/Appointment", {**body, "slot": [{"reference": f"Slot/{other.pk}"}]}).status_code
+        == 403
+    )
+    assert Booking.objects.count() == 1
+
+    url = f"/fhir/Appointment/{booking.pk}"
+    moved = {**created, "slot": [{"reference": f"Slot/{other.pk}"}]}
+    refused(lead.put(url, moved), 422, "Appointment.slot")
+    refused(lead.put(url, {**created, "status": "arrived"}), 409, "Appointment.status")
+    assert lead.put(url, created).status_code == 200  # nothing changed
+    cancelled = lead.put(url, {**created, "status": "cancelled"})
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    booking.refresh_from_db()
+    assert booking.status == "cancelled"
+    assert lead.get(f"/fhir/Slot/{slot.pk}").json()["status"] == "free"  # the place is given back
+    assert lead.post("/fhir/Appointment", body).status_code == 201  # and can be booked again
+    from yigongti.interop.fhir.validate import validate_structure
+
+    validate_structure(cancelled.json())
