@@ -6,7 +6,8 @@ the keys that such a query may match (``PatientNameKey``): the simplified name w
 from the name as written (opencc ``t2s``), every toneless pinyin reading of the name, and the
 initials of those readings. Heteronym characters give several readings (pypinyin with
 ``heteronym=True``), and a clerk cannot know which one the record "means", so every reading
-is a key, capped at ``MAX_KEYS`` per kind.
+is a key, capped at ``MAX_KEYS`` per kind. For a search by characters anywhere in the name, the
+simplified name from each of its characters on is a key too (``suffix_keys``).
 
 Surnames: pypinyin (0.55) has no surname mode, and its most common reading of a surname
 character is often wrong (单 dan, 曾 ceng, 仇 chou, 区 qu, 覃 tan). ``SURNAME_READINGS`` lists

@@ -64,9 +64,11 @@ def outcome(issues: list[Issue]) -> dict[str, Any]:
     return {"resourceType": "OperationOutcome", "issue": [i.as_dict() for i in issues]}
 
 
-def from_domain(exc: DomainError, *, prefix: str = "") -> FhirError:
-    """A service's DomainError as a FhirError (the field, if named, as the expression)."""
-    expression = [f"{prefix}{exc.field}"] if prefix and exc.field else []
+def from_domain(exc: DomainError, *, prefix: str = "", elements: dict[str, str] | None = None) -> FhirError:
+    """A service's DomainError as a FhirError (the field, if named, as the expression; renamed
+    by ``elements`` where the resource's element has another name)."""
+    name = (elements or {}).get(exc.field or "", exc.field)
+    expression = [f"{prefix}{name}"] if prefix and name else []
     return FhirError(
         exc.status, ISSUE_OF_DOMAIN.get(exc.code, "invalid"), str(exc.message), expression=expression
     )

@@ -1,11 +1,11 @@
-"""ServiceRequest + Task over ``referrals`` (read and search).
+"""ServiceRequest + Task over ``referrals``.
 
 A referral is a ServiceRequest (what is asked: the diagnosis, the reason, the receiving
 institution) and a Task that tracks it through the FHIR workflow: ``Task.status`` is our state
 mapped onto the FHIR task statuses, ``businessStatus`` our own state (finer: arrived, in care,
-followed up). Referrals are written in the referral pages and ``/api/referrals`` (their state
-machine checks every move). ``PUT Task/{id}`` asks for one move of that state machine
-(``task.py``); ServiceRequest stays read-only.
+followed up). ``POST ServiceRequest`` writes a referral-out slip through
+``referrals.services.referral_create`` (``referral_input.py``), as the referral pages and
+``/api/referrals`` do; ``PUT Task/{id}`` asks for one move of its state machine (``task.py``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from yigongti.referrals.choices import Status
 from yigongti.referrals.models import Referral
 from yigongti.referrals.selectors import referral_base_for
 
-from . import task
+from . import referral_input, task
 from .base import (
     YGT,
     Ctx,
@@ -68,7 +68,7 @@ class _ReferralBase(ResourceType):
 
     def queryset(self, ctx: Ctx) -> QuerySet[Any]:
         return referral_base_for(scope=ctx.scope).select_related(
-            "patient", "from_institution", "to_institution"
+            "patient", "from_institution", "to_institution", "reason"
         )
 
     def export_queryset(self, ctx: Ctx, patient_ids: set[int] | None) -> QuerySet[Any] | None:
@@ -117,7 +117,15 @@ class _ReferralBase(ResourceType):
 
 class ServiceRequestType(_ReferralBase):
     name = "ServiceRequest"
-    documentation = "A referral: what is asked, of whom, why (ICD-10). Read-only here."
+    interactions = ("read", "search-type", "create")
+    documentation = (
+        "A referral: what is asked, of whom, why (ICD-10). create writes a referral-out slip from "
+        "the caller's institution: subject (the resident), performer (the receiving institution), "
+        "reasonCode (one ICD-10 diagnosis and one referral criterion of the consortium's "
+        "referral-reason code system), priority, note (the history); status draft keeps it a "
+        "draft, active submits it."
+    )
+    accepted = referral_input.ACCEPTED
 
     def params(self) -> list[SearchParam]:
         return [
@@ -136,6 +144,11 @@ class ServiceRequestType(_ReferralBase):
         ours = [s for s in Status.values if REQUEST_STATUS.get(s, "active") == code]
         return Q(status__in=ours)
 
+    def create(self, ctx: Ctx, resource: dict[str, Any]) -> Written:
+        self.refuse_unknown(resource)
+        row = referral_input.create(ctx, resource)
+        return Written(row=self.get(ctx, str(row.pk)), created=True)
+
     def to_fhir(self, row: Any, ctx: Ctx) -> dict[str, Any]:
         return {
             "resourceType": "ServiceRequest",
@@ -153,8 +166,14 @@ class ServiceRequestType(_ReferralBase):
                 {
                     "coding": [coding(ICD10, row.diagnosis_code, row.diagnosis_name)],
                     "text": row.diagnosis_name,
-                }
+                },
+                *(
+                    [{"coding": [coding(referral_input.REASON_SYSTEM, row.reason.code, row.reason.name)]}]
+                    if row.reason_id
+                    else []
+                ),
             ],
+            **({"note": [{"text": row.history}]} if row.history else {}),
         }
 
 

@@ -276,6 +276,13 @@ class AppointmentType(ResourceType):
                 _("An appointment keeps its slot: to move it, cancel it and book the new slot."),
                 expression="Appointment.slot",
             )
+        if resource.get("participant") and _patient_participant(resource) != f"Patient/{booking.patient_id}":
+            raise FhirError(
+                422,
+                "business-rule",
+                _("An appointment keeps its resident: book a new one for someone else."),
+                expression="Appointment.participant",
+            )
         current = APPOINTMENT_STATUS.get(booking.status, "booked")
         wanted = resource.get("status")
         if wanted == current:

@@ -268,6 +268,11 @@ def test_appointment_create_books_and_update_cancels(county, fhir):
     moved = {**created, "slot": [{"reference": f"Slot/{other.pk}"}]}
     refused(lead.put(url, moved), 422, "Appointment.slot")
     refused(lead.put(url, {**created, "status": "arrived"}), 409, "Appointment.status")
+    someone_else = {
+        **created,
+        "participant": [{"actor": {"reference": f"Patient/{neighbour.pk}"}, "status": "accepted"}],
+    }
+    refused(lead.put(url, someone_else), 422, "Appointment.participant")
     assert lead.put(url, created).status_code == 200  # nothing changed
     cancelled = lead.put(url, {**created, "status": "cancelled"})
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
@@ -278,3 +283,90 @@ def test_appointment_create_books_and_update_cancels(county, fhir):
     from yigongti.interop.fhir.validate import validate_structure
 
     validate_structure(cancelled.json())
+
+
+def test_service_request_create_writes_a_referral_slip(county, fhir):
+    from yigongti.interop.fhir.referral_input import REASON_SYSTEM
+    from yigongti.referrals.models import Referral
+
+    patient = _resident(county)
+    body: dict[str, Any] = {
+        "resourceType": "ServiceRequest",
+        "status": "active",
+        "intent": "order",
+        "priority": "urgent",
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "3457005"}]},
+        "subject": {"reference": f"Patient/{patient.pk}"},
+        "requester": {"reference": f"Organization/{county.village.code}"},
+        "performer": [{"reference": f"Organization/{county.lead.code}"}],
+        "reasonCode": [
+            {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "I10"}], "text": "原发性高血压"},
+            {"coding": [{"system": REASON_SYSTEM, "code": "U01"}]},
+        ],
+        "note": [{"text": "血压控制不佳三月"}],
+    }
+    village = fhir(Role.VILLAGE_DOCTOR)
+    made = village.post("/fhir/ServiceRequest", body)
+    assert made.status_code == 201, made.content
+    created = made.json()
+    referral = Referral.objects.get(pk=created["id"])
+    assert (referral.status, referral.urgency, referral.direction) == ("submitted", "urgent", "upward")
+    assert (referral.patient_id, referral.to_institution_id, referral.reason.code) == (
+        patient.pk,
+        county.lead.pk,
+        "U01",
+    )
+    assert referral.diagnosis_name == "原发性高血压" and referral.history == "血压控制不佳三月"
+    assert AuditEvent.objects.filter(verb="referral.create", object_id=str(referral.pk)).exists()
+    assert (
+        created["reasonCode"][1]["coding"][0]["code"] == "U01"
+        and created["note"][0]["text"] == "血压控制不佳三月"
+    )
+    lead = fhir(Role.COUNTY_DOCTOR)  # the receiver sees it in its worklist, as a requested Task
+    assert lead.get(f"/fhir/Task/{referral.pk}").json()["status"] == "requested"
+    draft = village.post("/fhir/ServiceRequest", {**body, "status": "draft"})
+    assert draft.status_code == 201 and Referral.objects.get(pk=draft.json()["id"]).status == "draft"
+
+    def refused(response: Any, status: int, expression: str) -> str:
+        assert response.status_code == status, response.content
+        issue = response.json()["issue"][0]
+        assert issue.get("expression") == [expression], issue
+        return str(issue["diagnostics"])
+
+    count = Referral.objects.count()
+    refused(
+        village.post("/fhir/ServiceRequest", {**body, "status": "completed"}), 422, "ServiceRequest.status"
+    )
+    refused(village.post("/fhir/ServiceRequest", {**body, "intent": "plan"}), 422, "ServiceRequest.intent")
+    no_criterion = {**body, "reasonCode": body["reasonCode"][:1]}
+    assert REASON_SYSTEM in refused(
+        village.post("/fhir/ServiceRequest", no_criterion), 422, "ServiceRequest.reasonCode"
+    )
+    down = {
+        **body,
+        "reasonCode": [body["reasonCode"][0], {"coding": [{"system": REASON_SYSTEM, "code": "D01"}]}],
+    }
+    refused(
+        village.post("/fhir/ServiceRequest", down), 422, "ServiceRequest.reasonCode"
+    )  # a downward criterion
+    snomed = {**body, "reasonCode": [{"coding": [{"system": "http://snomed.info/sct", "code": "38341003"}]}]}
+    assert "snomed" in refused(village.post("/fhir/ServiceRequest", snomed), 422, "ServiceRequest.reasonCode")
+    nowhere = {**body, "performer": [{"reference": "Organization/999999999999"}]}
+    refused(village.post("/fhir/ServiceRequest", nowhere), 422, "ServiceRequest.performer")
+    elsewhere = {**body, "requester": {"reference": f"Organization/{county.lead.code}"}}
+    refused(village.post("/fhir/ServiceRequest", elsewhere), 422, "ServiceRequest.requester")
+    ghost = {**body, "subject": {"reference": "Patient/999999"}}
+    refused(village.post("/fhir/ServiceRequest", ghost), 422, "ServiceRequest.subject")
+    stranger = make_patient(county.foreign_village, 1, "赵大海", dt.date(1950, 1, 1))
+    outside = {**body, "subject": {"reference": f"Patient/{stranger.pk}"}}
+    refused(village.post("/fhir/ServiceRequest", outside), 404, "ServiceRequest.subject")  # not hers to refer
+    assert "ServiceRequest.orderDetail" in refused(
+        village.post("/fhir/ServiceRequest", {**body, "orderDetail": [{"text": "绿色通道"}]}),
+        422,
+        "ServiceRequest.orderDetail",
+    )
+    assert fhir(Role.HEALTH_BUREAU).post("/fhir/ServiceRequest", body).status_code == 403
+    assert Referral.objects.count() == count
+    from yigongti.interop.fhir.validate import validate_structure
+
+    validate_structure(created)
