@@ -23,6 +23,14 @@ from yigongti.scheduling.models import Booking
 from yigongti.scheduling.services import booking_create, session_create
 
 
+def _refused(response: Any, status: int, expression: str) -> str:
+    """The OperationOutcome's one issue names ``expression``; its diagnostics text."""
+    assert response.status_code == status, response.content
+    issue = response.json()["issue"][0]
+    assert issue.get("expression") == [expression], issue
+    return str(issue["diagnostics"])
+
+
 def _resident(county):
     return make_patient(county.village, 1, "王桂兰", dt.date(1956, 4, 2))
 
@@ -221,31 +229,25 @@ def test_appointment_create_books_and_update_cancels(county, fhir):
     assert AuditEvent.objects.filter(verb="booking.create", object_id=str(booking.pk)).exists()
     assert lead.get(f"/fhir/Slot/{slot.pk}").json()["status"] == "busy"
 
-    def refused(response: Any, status: int, expression: str) -> str:
-        assert response.status_code == status, response.content
-        issue = response.json()["issue"][0]
-        assert issue.get("expression", [expression]) == [expression]
-        return str(issue["diagnostics"])
-
-    refused(lead.post("/fhir/Appointment", body), 409, "Appointment.patient")  # she is booked already
+    _refused(lead.post("/fhir/Appointment", body), 409, "Appointment.patient")  # she is booked already
     neighbour = make_patient(county.village, 2, "李秀英", dt.date(1960, 5, 6))
     full = {
         **body,
         "participant": [{"actor": {"reference": f"Patient/{neighbour.pk}"}, "status": "accepted"}],
     }
-    assert "No place" in refused(lead.post("/fhir/Appointment", full), 409, "Appointment.slot")
-    assert "proposed" not in refused(
+    assert "No place" in _refused(lead.post("/fhir/Appointment", full), 409, "Appointment.slot")
+    assert "proposed" not in _refused(
         lead.post("/fhir/Appointment", {**body, "status": "proposed"}), 422, "Appointment.status"
     )
     in_chinese = fhir(Role.TOWNSHIP_DOCTOR, "zh-hans").post(
         "/fhir/Appointment", {**body, "status": "pending"}
     )
     assert "status 必须为 booked" in in_chinese.json()["issue"][0]["diagnostics"]
-    assert "Appointment.comment" in refused(
+    assert "Appointment.comment" in _refused(
         lead.post("/fhir/Appointment", {**body, "comment": "请空腹"}), 422, "Appointment.comment"
     )
     missing = {**body, "slot": [{"reference": "Slot/999999"}]}
-    assert "Slot/999999" in refused(lead.post("/fhir/Appointment", missing), 422, "Appointment.slot")
+    assert "Slot/999999" in _refused(lead.post("/fhir/Appointment", missing), 422, "Appointment.slot")
     stranger = {
         **body,
         "slot": [{"reference": f"Slot/{other.pk}"}],
@@ -254,9 +256,9 @@ def test_appointment_create_books_and_update_cancels(county, fhir):
             {"actor": {"reference": "Practitioner/999999"}, "status": "accepted"},
         ],
     }
-    refused(lead.post("/fhir/Appointment", stranger), 422, "Appointment.participant")
+    _refused(lead.post("/fhir/Appointment", stranger), 422, "Appointment.participant")
     wrong_time = {**body, "slot": [{"reference": f"Slot/{other.pk}"}], "start": "2001-01-01T08:00:00+08:00"}
-    refused(lead.post("/fhir/Appointment", wrong_time), 422, "Appointment.start")
+    _refused(lead.post("/fhir/Appointment", wrong_time), 422, "Appointment.start")
     village = fhir(Role.VILLAGE_DOCTOR)  # staff book only their own institutions' slots
     assert (
         village.post("/fhir/Appointment", {**body, "slot": [{"reference": f"Slot/{other.pk}"}]}).status_code
@@ -266,13 +268,13 @@ def test_appointment_create_books_and_update_cancels(county, fhir):
 
     url = f"/fhir/Appointment/{booking.pk}"
     moved = {**created, "slot": [{"reference": f"Slot/{other.pk}"}]}
-    refused(lead.put(url, moved), 422, "Appointment.slot")
-    refused(lead.put(url, {**created, "status": "arrived"}), 409, "Appointment.status")
+    _refused(lead.put(url, moved), 422, "Appointment.slot")
+    _refused(lead.put(url, {**created, "status": "arrived"}), 409, "Appointment.status")
     someone_else = {
         **created,
         "participant": [{"actor": {"reference": f"Patient/{neighbour.pk}"}, "status": "accepted"}],
     }
-    refused(lead.put(url, someone_else), 422, "Appointment.participant")
+    _refused(lead.put(url, someone_else), 422, "Appointment.participant")
     assert lead.put(url, created).status_code == 200  # nothing changed
     cancelled = lead.put(url, {**created, "status": "cancelled"})
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
@@ -327,40 +329,38 @@ def test_service_request_create_writes_a_referral_slip(county, fhir):
     draft = village.post("/fhir/ServiceRequest", {**body, "status": "draft"})
     assert draft.status_code == 201 and Referral.objects.get(pk=draft.json()["id"]).status == "draft"
 
-    def refused(response: Any, status: int, expression: str) -> str:
-        assert response.status_code == status, response.content
-        issue = response.json()["issue"][0]
-        assert issue.get("expression") == [expression], issue
-        return str(issue["diagnostics"])
-
     count = Referral.objects.count()
-    refused(
+    _refused(
         village.post("/fhir/ServiceRequest", {**body, "status": "completed"}), 422, "ServiceRequest.status"
     )
-    refused(village.post("/fhir/ServiceRequest", {**body, "intent": "plan"}), 422, "ServiceRequest.intent")
+    _refused(village.post("/fhir/ServiceRequest", {**body, "intent": "plan"}), 422, "ServiceRequest.intent")
     no_criterion = {**body, "reasonCode": body["reasonCode"][:1]}
-    assert REASON_SYSTEM in refused(
+    assert REASON_SYSTEM in _refused(
         village.post("/fhir/ServiceRequest", no_criterion), 422, "ServiceRequest.reasonCode"
     )
     down = {
         **body,
         "reasonCode": [body["reasonCode"][0], {"coding": [{"system": REASON_SYSTEM, "code": "D01"}]}],
     }
-    refused(
+    _refused(
         village.post("/fhir/ServiceRequest", down), 422, "ServiceRequest.reasonCode"
     )  # a downward criterion
     snomed = {**body, "reasonCode": [{"coding": [{"system": "http://snomed.info/sct", "code": "38341003"}]}]}
-    assert "snomed" in refused(village.post("/fhir/ServiceRequest", snomed), 422, "ServiceRequest.reasonCode")
+    assert "snomed" in _refused(
+        village.post("/fhir/ServiceRequest", snomed), 422, "ServiceRequest.reasonCode"
+    )
     nowhere = {**body, "performer": [{"reference": "Organization/999999999999"}]}
-    refused(village.post("/fhir/ServiceRequest", nowhere), 422, "ServiceRequest.performer")
+    _refused(village.post("/fhir/ServiceRequest", nowhere), 422, "ServiceRequest.performer")
     elsewhere = {**body, "requester": {"reference": f"Organization/{county.lead.code}"}}
-    refused(village.post("/fhir/ServiceRequest", elsewhere), 422, "ServiceRequest.requester")
+    _refused(village.post("/fhir/ServiceRequest", elsewhere), 422, "ServiceRequest.requester")
     ghost = {**body, "subject": {"reference": "Patient/999999"}}
-    refused(village.post("/fhir/ServiceRequest", ghost), 422, "ServiceRequest.subject")
+    _refused(village.post("/fhir/ServiceRequest", ghost), 422, "ServiceRequest.subject")
     stranger = make_patient(county.foreign_village, 1, "赵大海", dt.date(1950, 1, 1))
     outside = {**body, "subject": {"reference": f"Patient/{stranger.pk}"}}
-    refused(village.post("/fhir/ServiceRequest", outside), 404, "ServiceRequest.subject")  # not hers to refer
-    assert "ServiceRequest.orderDetail" in refused(
+    _refused(
+        village.post("/fhir/ServiceRequest", outside), 404, "ServiceRequest.subject"
+    )  # not hers to refer
+    assert "ServiceRequest.orderDetail" in _refused(
         village.post("/fhir/ServiceRequest", {**body, "orderDetail": [{"text": "绿色通道"}]}),
         422,
         "ServiceRequest.orderDetail",
