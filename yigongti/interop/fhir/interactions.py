@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from yigongti.core.audit import deferred
 
 from . import search
-from .base import Ctx, EntryFailed, ResourceType, registry
+from .base import Ctx, EntryFailed, ResourceType, Written, registry
 from .outcome import FhirError, Issue, outcome
 
 MAX_ID = 64
@@ -92,11 +92,14 @@ def create(ctx: Ctx, type_name: str, resource: dict[str, Any], *, if_none_exist:
                         )
                     ],
                 )
-        written = mapper.create(ctx, resource)
-        body = mapper.to_fhir(written.row, ctx)
+        return _created(ctx, mapper, mapper.create(ctx, resource))
+
+
+def _created(ctx: Ctx, mapper: ResourceType, written: Written) -> Answer:
+    """What a create answers: 201 with the new resource (200 when an existing one was used)."""
     return Answer(
         201 if written.created else 200,
-        body,
+        mapper.to_fhir(written.row, ctx),
         f"{ctx.base}/{mapper.name}/{mapper.id_of(written.row)}",
         written.headers,
         written.issues,
@@ -114,19 +117,10 @@ def create_many(ctx: Ctx, type_name: str, resources: list[dict[str, Any]]) -> li
             _check_type(mapper, resource)
         except FhirError as exc:
             raise EntryFailed(i, exc) from None
-    answers = []
     with deferred():
-        for written in mapper.create_many(ctx, resources):
-            answers.append(
-                Answer(
-                    201 if written.created else 200,
-                    mapper.to_fhir(written.row, ctx),
-                    f"{ctx.base}/{mapper.name}/{mapper.id_of(written.row)}",
-                    written.headers,
-                    written.issues,
-                )
-            )
-    return answers
+        written = mapper.create_many(ctx, resources)
+        mapper.prepare(ctx, [w.row for w in written])  # the details of all rows in one go
+        return [_created(ctx, mapper, w) for w in written]
 
 
 def update(ctx: Ctx, type_name: str, resource_id: str, resource: dict[str, Any]) -> Answer:

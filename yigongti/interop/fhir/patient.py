@@ -399,13 +399,15 @@ class PatientType(ResourceType):
             raise EntryFailed(exc.index, from_domain(exc.error, prefix="Patient.")) from None
         except DomainError as exc:
             raise from_domain(exc, prefix="Patient.") from None
+        # residents read back through the scope (linked to, or not the caller's registration): one query
+        visible = self.queryset(ctx).in_bulk([one.patient.pk for one in done])
         out = []
         for i, (one, (_entry, system)) in enumerate(zip(done, parsed, strict=True)):
             try:
                 self._identifier_system(ctx, one, system)
             except DomainError as exc:
                 raise EntryFailed(i, from_domain(exc, prefix="Patient.")) from None
-            out.append(self._written(ctx, one, system))
+            out.append(self._written(ctx, one, system, visible))
         return out
 
     def _entry(self, resource: dict[str, Any]) -> tuple[Entry, str]:
@@ -423,7 +425,8 @@ class PatientType(ResourceType):
         if done.created and system and system != OID_OUTPATIENT:
             registration_identifier_record(actor=ctx.user, registration=done.registration, system=system)
 
-    def _written(self, ctx: Ctx, done: Any, system: str) -> Written:
+    def _written(self, ctx: Ctx, done: Any, system: str, visible: dict[int, Any] | None = None) -> Written:
+        """The answer for one registration; ``visible``: the scope's rows of a batch, read already."""
         decision = done.decision
         texts: dict[str, str] = {
             Decision.LINKED: _("The master index linked this record to an existing resident."),
@@ -437,7 +440,10 @@ class PatientType(ResourceType):
             )
         issues = [Issue("information", "informational", text, [f"{DECISION_SYSTEM}#{decision}"])]
         row = self._fresh(ctx, done, system) if done.created and decision != Decision.LINKED else None
-        row = row or self.queryset(ctx).filter(pk=done.patient.pk).first() or done.patient
+        if row is None:
+            pk = done.patient.pk
+            row = visible.get(pk) if visible is not None else self.queryset(ctx).filter(pk=pk).first()
+        row = row or done.patient
         return Written(
             row=row,
             created=done.created and decision != Decision.LINKED,

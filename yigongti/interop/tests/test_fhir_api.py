@@ -377,6 +377,27 @@ def test_a_transactions_patients_are_filed_together_as_one_after_another(county,
     assert not Registration.objects.filter(local_number__in=["T7", "T8"]).exists()
 
 
+def test_a_transaction_sent_again_reads_its_residents_back_together(county, fhir):
+    """Every Patient of a Bundle sent again is an existing resident read back through the scope:
+    in one query for all of them, so 3 and 12 entries cost the same statements."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    village = fhir(Role.VILLAGE_DOCTOR)
+
+    def statements(n: int) -> int:
+        people = [patient(local=f"R{n}-{i}", name=f"何{chr(0x4E00 + i)}", id_number="") for i in range(n)]
+        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [_entry(p) for p in people]}
+        assert village.post("/fhir/", bundle).status_code == 200
+        with CaptureQueriesContext(connection) as again:
+            body = village.post("/fhir/", bundle).json()
+        assert [e["response"]["status"][:3] for e in body["entry"]] == ["200"] * n
+        assert all(e["resource"]["name"][0]["text"].startswith("何") for e in body["entry"])
+        return len(again.captured_queries)
+
+    assert statements(12) == statements(3)
+
+
 def test_batch_answers_each_entry(county, fhir):
     doctor = fhir(Role.COUNTY_DOCTOR)
     entries = [
