@@ -114,7 +114,7 @@ def _insert_bulk_create(households: Sequence[HouseholdRow], residents: Sequence[
         ],
         batch_size=2000,
     )
-    _insert_name_keys((p.pk, p.name) for p in patients)
+    insert_name_keys((p.pk, p.name) for p in patients)
     _insert_filings(zip((p.pk for p in patients), residents, strict=True))
 
 
@@ -149,7 +149,7 @@ def _insert_executemany(households: Sequence[HouseholdRow], residents: Sequence[
             ],
         )
         ids_names = list(_read_back_ids(cursor, residents))
-        _insert_name_keys(ids_names)
+        insert_name_keys(ids_names)
         _insert_filings(zip((pk for pk, _name in ids_names), residents, strict=True))
 
 
@@ -244,8 +244,9 @@ def _insert_filings(pairs: Iterable[tuple[int, ResidentRow]]) -> None:
         cursor.executemany(sql, list(_filing_rows(pairs, adapt=True)))
 
 
-def _insert_name_keys(patients: Iterable[tuple[int, str]]) -> None:
-    """Key rows for new residents through one ``executemany`` (see ``names.name_keys``)."""
+def insert_name_keys(patients: Iterable[tuple[int, str]]) -> None:
+    """Key rows for new residents, given as (id, name), through one ``executemany`` (see
+    ``names.name_keys``); the bulk paths' way of writing them."""
     sql = f"INSERT INTO {PatientNameKey._meta.db_table} (patient_id, kind, key) VALUES (%s, %s, %s)"  # noqa: S608
     rows = [(pk, kind, key) for pk, name in patients for kind, key in name_keys(name)]
     with connection.cursor() as cursor:

@@ -28,8 +28,8 @@ from yigongti.core.audit import audit
 from yigongti.core.errors import Conflict, DomainError
 from yigongti.institutions.models import Institution
 
-from ..models import Decision, MatchReview, Patient, PatientNameKey, Registration, RegistrationSource
-from ..names import name_keys
+from ..models import Decision, MatchReview, Patient, Registration, RegistrationSource
+from ..services import insert_name_keys
 from ..signals import send_changed
 from . import engine
 from .index import (
@@ -279,13 +279,7 @@ def _write(filed: list[_Filed], new: dict[int, Patient]) -> None:
     """The batch's new residents, their name keys, registrations and reviews, in bulk."""
     Patient.objects.bulk_create(new.values())
     real = {pid: patient.pk for pid, patient in new.items()}
-    PatientNameKey.objects.bulk_create(
-        [
-            PatientNameKey(patient=p, kind=kind, key=key)
-            for p in new.values()
-            for kind, key in name_keys(p.name)
-        ]
-    )
+    insert_name_keys((p.pk, p.name) for p in new.values())
     created = [item for item in filed if item.created]
     for item in created:
         item.registration.patient = item.patient  # now saved: its id
