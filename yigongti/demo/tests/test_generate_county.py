@@ -169,3 +169,18 @@ def test_the_indicator_cells_equal_a_rebuild_after_generation(generated):
     assert {"residents", "encounters", "chronic_registry", "fd_contracts"} <= sources
     engine.rebuild()
     assert engine.snapshot() == cells
+
+
+@pytest.mark.django_db
+def test_the_demo_links_follow_ups_as_the_service_does(generated):
+    """The demo dates each follow-up's successor itself (``until``, in memory, for speed): it
+    must agree with ``chronic.bulk.link_follow_ups``, which the service runs on each record."""
+    from yigongti.chronic.bulk import link_follow_ups
+    from yigongti.chronic.models import FollowUp
+
+    written = dict(FollowUp.objects.values_list("pk", "until"))
+    assert sum(1 for until in written.values() if until) > 10
+    with transaction.atomic():
+        link_follow_ups()
+        assert dict(FollowUp.objects.values_list("pk", "until")) == written
+        transaction.set_rollback(True)
