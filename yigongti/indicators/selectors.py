@@ -440,7 +440,7 @@ def records_for(
     column = spec.institutions[definition.attribute_to]
     if institution == UNKNOWN and scope.is_oversight:
         qs = qs.filter(**{f"{column}__isnull": True})
-    elif institution.isdigit() and scope.sees_institution(int(institution)):
+    elif institution.isascii() and institution.isdigit() and scope.sees_institution(int(institution)):
         qs = qs.filter(**{column: int(institution)})
     else:
         raise NotFound(_("No such institution in your scope."))

@@ -245,7 +245,9 @@ def records(request: HttpRequest, code: str) -> HttpResponse:
         return exports.xlsx(f"{code}-{period.code}-{institution}-{part}", indicator.code, labels, lines)
     page = paginate(request, qs)
     items = selectors.record_rows(definition, list(page.object_list), scope)
-    where = selectors.places().get(int(institution)) if institution.isdigit() else None
+    where = (
+        selectors.places().get(int(institution)) if institution.isascii() and institution.isdigit() else None
+    )
     context = {
         "indicator": indicator,
         "period": period,

@@ -185,7 +185,7 @@ def _referral_form(request: HttpRequest, scope: Scope) -> forms.ReferralForm:
 
 def _chosen_patient(request: HttpRequest, form: forms.ReferralForm) -> Any:
     raw = str(form.data.get("patient") or form.initial.get("patient") or "")
-    if not raw.isdigit() or len(raw) > 10:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
         return None
     patient = lookups.Patient.objects.select_related("village").filter(pk=int(raw)).first()
     if patient is None or not services._patient_referable(services.Actor(request.user), patient):
@@ -252,7 +252,11 @@ def slots(request: HttpRequest) -> HttpResponse:
         try:
             institution = lookups.institution_by_code(scope, code)
             raw = request.GET.get("to_department", "")
-            department = lookups.department_by_id(int(raw)) if raw.isdigit() and len(raw) < 10 else None
+            department = (
+                lookups.department_by_id(int(raw))
+                if raw.isascii() and raw.isdigit() and len(raw) < 10
+                else None
+            )
             rows = lookups.open_slots(scope, institution, department)
             hint = (
                 "" if rows else _("No open appointment in the next two weeks; the receiver will arrange one.")

@@ -57,6 +57,9 @@ def test_breakdown_page_drills_to_records(data, login_client):
         == 404
     )
     assert client.get("/indicators/nope/").status_code == 404
+    for odd in ("²", "١٢", "9" * 40):  # digits to str.isdigit, not ids: no such institution
+        url = "/indicators/grassroots_visit_share/records/"
+        assert client.get(url, {"period": "2025-03", "institution": odd}).status_code == 404
 
 
 def test_staff_records_outside_their_institution_are_not_found(data, login_client):

@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from yigongti.core.models import AuditEvent
 from yigongti.core.selectors import audit_list_for
 
-from .base import YGT, Ctx, ResourceType, SearchParam, coding, date_q, instant, split_token
+from .base import YGT, Ctx, ResourceType, SearchParam, coding, date_q, instant, int_q, split_token
 
 VERB_SYSTEM = f"{YGT}/CodeSystem/audit-verb"
 ACTIONS = {
@@ -33,7 +33,7 @@ class AuditEventType(ResourceType):
     )
 
     def id_q(self, value: str, modifier: str = "") -> Q:
-        return Q(seq=int(value)) if value.isdigit() and len(value) < 18 else Q(pk__in=[])
+        return int_q("seq", value)
 
     def id_of(self, row: Any) -> str:
         return str(row.seq)

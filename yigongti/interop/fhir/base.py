@@ -125,9 +125,7 @@ class ResourceType(ABC):
         return str(row.pk)
 
     def id_q(self, value: str, modifier: str = "") -> Q:
-        if not value.isdigit() or len(value) > 18:
-            return Q(pk__in=[])
-        return Q(pk=int(value))
+        return int_q("pk", value)
 
     def order(self) -> tuple[str, ...]:
         return ("pk",)
@@ -209,6 +207,18 @@ def coding(system: str, code: str, display: str = "") -> dict[str, Any]:
     if display:
         data["display"] = display
     return data
+
+
+def int_id(value: str) -> int | None:
+    """The integer a logical id names, or None when it can name no row of ours (not ASCII
+    digits, which ``str.isdigit`` alone lets through as ², or too long for a key)."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 18 else None
+
+
+def int_q(field_name: str, value: str) -> Q:
+    """Rows whose ``field_name`` is the id ``value`` names (none when it names no row)."""
+    ident = int_id(value)
+    return Q(**{field_name: ident}) if ident is not None else Q(pk__in=[])
 
 
 def split_token(value: str) -> tuple[str | None, str]:

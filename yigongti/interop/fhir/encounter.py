@@ -31,6 +31,7 @@ from .base import (
     coding,
     date_q,
     instant,
+    int_q,
     reference_id,
     split_token,
 )
@@ -88,13 +89,13 @@ class EncounterType(ResourceType):
                 "patient",
                 "reference",
                 "The resident",
-                lambda v, m: self._int("patient_id", reference_id(v, "Patient")),
+                lambda v, m: int_q("patient_id", reference_id(v, "Patient")),
             ),
             SearchParam(
                 "subject",
                 "reference",
                 "The resident",
-                lambda v, m: self._int("patient_id", reference_id(v, "Patient")),
+                lambda v, m: int_q("patient_id", reference_id(v, "Patient")),
             ),
             SearchParam(
                 "date", "date", "Start of the visit", lambda v, m: date_q("started_at", v, is_datetime=True)
@@ -108,10 +109,6 @@ class EncounterType(ResourceType):
             ),
             SearchParam("identifier", "token", "Visit number", lambda v, m: Q(external_id=split_token(v)[1])),
         ]
-
-    @staticmethod
-    def _int(field_name: str, value: str) -> Q:
-        return Q(**{field_name: int(value)}) if value.isdigit() and len(value) < 18 else Q(pk__in=[])
 
     def _class(self, value: str, modifier: str) -> Q:
         code = split_token(value)[1]
@@ -187,12 +184,7 @@ class EncounterType(ResourceType):
 
         patient_ref = str((resource.get("subject") or {}).get("reference") or "")
         patient_id = reference_id(patient_ref, "Patient")
-        patient = (
-            registry.get("Patient")
-            .queryset(ctx)
-            .filter(pk=int(patient_id) if patient_id.isdigit() and len(patient_id) < 18 else -1)
-            .first()
-        )
+        patient = registry.get("Patient").queryset(ctx).filter(int_q("pk", patient_id)).first()
         if patient is None:
             raise FhirError(
                 422,

@@ -24,6 +24,7 @@ from .base import (
     ResourceType,
     SearchParam,
     coding,
+    int_q,
     reference_id,
     split_token,
     string_q,
@@ -179,7 +180,7 @@ class PractitionerRoleType(ResourceType):
 
     def _practitioner(self, value: str, modifier: str) -> Q:
         ident = reference_id(value, "Practitioner")
-        return Q(pk=int(ident)) if ident.isdigit() and len(ident) < 18 else Q(pk__in=[])
+        return int_q("pk", ident)
 
     def include_list(self) -> list[Include]:
         return [

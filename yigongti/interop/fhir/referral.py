@@ -28,6 +28,8 @@ from .base import (
     Written,
     coding,
     instant,
+    int_id,
+    int_q,
     reference_id,
     split_token,
 )
@@ -60,7 +62,7 @@ PRIORITY = {"emergency": "stat", "urgent": "urgent", "routine": "routine"}
 
 def _ref_id(value: str, target: str) -> Q | None:
     ident = reference_id(value, target)
-    return Q(pk=int(ident)) if ident.isdigit() and len(ident) < 18 else None
+    return int_q("pk", ident) if int_id(ident) is not None else None
 
 
 class _ReferralBase(ResourceType):

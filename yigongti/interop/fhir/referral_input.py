@@ -22,7 +22,7 @@ from yigongti.referrals.choices import Urgency
 from yigongti.referrals.models import Referral
 from yigongti.referrals.services import referral_create
 
-from .base import YGT, Ctx, reference_id
+from .base import YGT, Ctx, int_q, reference_id
 from .outcome import FhirError, from_domain
 from .validate import validate_structure
 
@@ -81,11 +81,7 @@ def create(ctx: Ctx, resource: dict[str, Any]) -> Referral:
         )
     subject = str((resource.get("subject") or {}).get("reference") or "")
     patient_id = reference_id(subject, "Patient")
-    patient = (
-        Patient.objects.filter(pk=int(patient_id), merged_into__isnull=True).first()
-        if patient_id.isdigit() and len(patient_id) < 18
-        else None
-    )
+    patient = Patient.objects.filter(int_q("pk", patient_id), merged_into__isnull=True).first()
     if patient is None:
         raise _refuse(
             "subject",

@@ -28,6 +28,8 @@ from .base import (
     coding,
     date_q,
     instant,
+    int_id,
+    int_q,
     reference_id,
     split_token,
 )
@@ -42,10 +44,6 @@ APPOINTMENT_STATUS = {
     BookingStatus.CANCELLED: "cancelled",
     BookingStatus.RESCHEDULED: "cancelled",
 }
-
-
-def _int_q(field_name: str, value: str) -> Q:
-    return Q(**{field_name: int(value)}) if value.isdigit() and len(value) < 18 else Q(pk__in=[])
 
 
 class ScheduleType(ResourceType):
@@ -69,7 +67,7 @@ class ScheduleType(ResourceType):
 
     def _actor(self, value: str, modifier: str) -> Q:
         if "Practitioner/" in value:
-            return _int_q("doctor_id", reference_id(value, "Practitioner"))
+            return int_q("doctor_id", reference_id(value, "Practitioner"))
         return Q(institution__code=reference_id(value, "Organization"))
 
     def include_list(self) -> list[Include]:
@@ -112,7 +110,7 @@ class SlotType(ResourceType):
                 "schedule",
                 "reference",
                 "The clinic session",
-                lambda v, m: _int_q("session_id", reference_id(v, "Schedule")),
+                lambda v, m: int_q("session_id", reference_id(v, "Schedule")),
             ),
             SearchParam("start", "date", "Start", lambda v, m: date_q("starts_at", v, is_datetime=True)),
             SearchParam("status", "token", "free | busy", self._status),
@@ -175,10 +173,10 @@ class AppointmentType(ResourceType):
                 "patient",
                 "reference",
                 "The resident",
-                lambda v, m: _int_q("patient_id", reference_id(v, "Patient")),
+                lambda v, m: int_q("patient_id", reference_id(v, "Patient")),
             ),
             SearchParam(
-                "slot", "reference", "The slot", lambda v, m: _int_q("slot_id", reference_id(v, "Slot"))
+                "slot", "reference", "The slot", lambda v, m: int_q("slot_id", reference_id(v, "Slot"))
             ),
             SearchParam("date", "date", "Start", lambda v, m: date_q("slot__starts_at", v, is_datetime=True)),
             SearchParam("status", "token", "booked | arrived | noshow | cancelled", self._status),
@@ -304,7 +302,7 @@ class AppointmentType(ResourceType):
 
 def _int_id(value: str) -> int:
     """A logical id as the services take it (0, which no row has, for anything else)."""
-    return int(value) if value.isdigit() and len(value) < 18 else 0
+    return int_id(value) or 0
 
 
 def _patient_participant(resource: dict[str, Any]) -> str:

@@ -438,3 +438,19 @@ def test_bundle_limits(county, fhir):
     too_big = '{"resourceType":"Bundle","type":"batch","entry":[' + " " * (17 * 1024 * 1024) + "]}"
     assert doctor.post("/fhir/", too_big).status_code == 413
     assert doctor.post("/fhir/", {"resourceType": "Bundle", "type": "collection"}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/fhir/Patient?_id=²",  # a digit to str.isdigit, not to int()
+        "/fhir/Encounter?patient=Patient/²",
+        "/fhir/Appointment?slot=Slot/²",
+        "/fhir/Task?focus=ServiceRequest/²",
+        "/fhir/AuditEvent?_id=١٢",
+        f"/fhir/Patient?_id={'9' * 40}",
+    ],
+)
+def test_ids_that_name_no_row_find_nothing(county, fhir, path):
+    response = fhir(Role.CONSORTIUM_OFFICE if "AuditEvent" in path else Role.VILLAGE_DOCTOR).get(path)
+    assert response.status_code == 200 and response.json()["total"] == 0

@@ -45,6 +45,12 @@ def test_out_of_scope_referral_is_a_404_and_not_audited(rc: Any, client: Any) ->
 def test_the_form_refers_a_resident_and_refuses_bad_input(rc: Any, login_client: Any) -> None:
     c = login_client(Role.VILLAGE_DOCTOR)
     page = c.get("/referrals/new/")
+    for odd in ("²", "9" * 40):  # digits to str.isdigit, not ids: the form opens without a patient
+        assert c.get("/referrals/new/", {"patient": odd}).status_code == 200
+        assert (
+            c.get("/referrals/new/slots/", {"to_institution": rc.lead.code, "to_department": odd}).status_code
+            == 200
+        )
     assert page.status_code == 200
     found = c.get("/referrals/new/patients/", {"q": "王桂兰"})
     assert "王桂兰" in found.content.decode()
