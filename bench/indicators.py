@@ -221,7 +221,7 @@ TABLES: dict[str, tuple[dict[str, str], str]] = {
             "status": "VARCHAR",
             "due_on": "DATE",
             "done_on": "DATE",
-            "contract__patient__village_id": "BIGINT",
+            "village_id": "BIGINT",
             "contract__team__institution_id": "BIGINT",
         },
         "familydoctor.Task",

@@ -250,6 +250,7 @@ class _Plan:
     def __init__(self) -> None:
         self.contracts: list[dict[str, Any]] = []
         self.packs: list[list[ServicePackage]] = []
+        self.villages: list[int | None] = []  # each contract's resident's village clinic
 
 
 def _contract(
@@ -315,6 +316,7 @@ def generate(county: County, *, seed: int, as_of: dt.date, residents: int) -> di
         )
         plan.contracts.append(c)
         plan.packs.append(packs)
+        plan.villages.append(p.village_id)
     for pk, c in zip(bulk.next_ids(Contract, len(plan.contracts)), plan.contracts, strict=True):
         c["id"], c["number"] = pk, f"QY{c['start_date']:%Y}{pk:08d}"
     bulk.insert(Contract, plan.contracts, with_id=True)
@@ -344,7 +346,7 @@ def _tasks(plan: _Plan, as_of: dt.date, rng: random.Random) -> tuple[int, int]:
     }
     tasks: list[dict[str, Any]] = []
     done = 0
-    for c, packs in zip(plan.contracts, plan.packs, strict=True):
+    for c, packs, village in zip(plan.contracts, plan.packs, plan.villages, strict=True):
         if c["status"] == ContractStatus.PENDING:
             continue
         last = c["ended_on"] or as_of
@@ -352,7 +354,12 @@ def _tasks(plan: _Plan, as_of: dt.date, rng: random.Random) -> tuple[int, int]:
         for package in packs:
             for item_id, times in items[package.pk]:
                 for due in services.due_dates(c["start_date"], c["end_date"], times):
-                    t: dict[str, Any] = {"contract_id": c["id"], "item_id": item_id, "due_on": due}
+                    t: dict[str, Any] = {
+                        "contract_id": c["id"],
+                        "item_id": item_id,
+                        "due_on": due,
+                        "village_id": village,
+                    }
                     if due <= last and rng.random() < DONE_RATE:
                         t["status"] = TaskStatus.DONE
                         t["done_on"] = max(c["start_date"], due - dt.timedelta(days=rng.randint(0, 40)))

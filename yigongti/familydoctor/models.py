@@ -217,10 +217,24 @@ class Contract(TimeStampedModel):
 
 
 class Task(models.Model):
-    """One due service of a contract's plan (履约任务), generated from the packages' items."""
+    """One due service of a contract's plan (履约任务), generated from the packages' items.
+
+    ``village`` is the resident's village clinic, copied from the resident when the plan is
+    written (as the chronic programmes' rows carry theirs): a task counts for the village it was
+    planned for, so a month's fulfilment rate does not move when the resident moves later, and the
+    indicators read a village's tasks from one index without joining contract and resident."""
 
     contract = models.ForeignKey(
         Contract, on_delete=models.CASCADE, related_name="tasks", verbose_name=_("contract")
+    )
+    village = models.ForeignKey(
+        "institutions.Institution",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_index=False,  # the (village, due_on) index below leads with it
+        related_name="+",
+        verbose_name=_("village clinic"),
     )
     item = models.ForeignKey(
         PackageItem, on_delete=models.PROTECT, related_name="+", verbose_name=_("service")
@@ -245,6 +259,7 @@ class Task(models.Model):
         indexes = [
             models.Index(fields=["contract", "status", "due_on"]),
             models.Index(fields=["status", "due_on"]),
+            models.Index(fields=["village", "due_on"]),
         ]
 
     def __str__(self) -> str:

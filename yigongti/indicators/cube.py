@@ -206,9 +206,15 @@ class Cube:
 
     def _streams(self) -> bool:
         """SQLite reads the cube from the source's analytic index, in order (no sort), when the
-        cube needs nothing else."""
+        cube needs nothing else: the index's institution (the source's first attribution), its
+        dimensions and its sums."""
         allowed = self.spec.analytic_sums
-        return allowed is not None and set(self.columns) <= self.plain and set(self.sums) <= allowed
+        return (
+            allowed is not None
+            and self.inst_path == next(iter(self.spec.institutions.values()))
+            and set(self.columns) <= self.plain
+            and set(self.sums) <= allowed
+        )
 
     def _institution(self) -> Any:
         if connection.vendor != "sqlite" or self._streams():

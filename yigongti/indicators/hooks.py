@@ -49,7 +49,18 @@ def _reference_keys(r: Any) -> set[engine.Key]:
     return {(r.institution_id, dt.date(int(r.year), 1, 1))}
 
 
-def _connect(model: Any, source: str, keys: Any, *, every_institution: bool = False) -> None:
+#: Sources attributed to a resident's current village through the resident (the contracts and
+#: home visits of family doctors; a task keeps the village it was planned for): a resident who
+#: moves takes them from the old village's cells to the new one's.
+RESIDENT_SOURCES = ("fd_contracts", "fd_home_visits")
+
+
+def _connect(
+    model: Any, source: str, keys: Any, *, every_institution: bool = False, moved: tuple[str, ...] = ()
+) -> None:
+    """Refresh ``source`` at a saved or deleted row's old and new keys; when a saved row's keys
+    changed, the ``moved`` sources too."""
+
     def before(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
         if raw or instance.pk is None:
             return
@@ -59,8 +70,12 @@ def _connect(model: Any, source: str, keys: Any, *, every_institution: bool = Fa
     def after(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
         if raw:
             return
-        touched = set(getattr(instance, _OLD, set())) | keys(instance)
+        old = set(getattr(instance, _OLD, set()))
+        touched = old | keys(instance)
         engine.refresh(source, touched, every_institution=every_institution)
+        if old and touched != old:
+            for other in moved:
+                engine.refresh(other, touched)
 
     uid = f"indicators.{source}"
     pre_save.connect(before, sender=model, weak=False, dispatch_uid=f"{uid}.pre")
@@ -132,7 +147,7 @@ def connect() -> None:
 
     from .models import Indicator, PopulationReference
 
-    _connect(Patient, "residents", _patient_keys)
+    _connect(Patient, "residents", _patient_keys, moved=RESIDENT_SOURCES)
     pre_save.connect(_institution_before, sender=Institution, weak=False, dispatch_uid="indicators.inst.pre")
     post_save.connect(_institution_after, sender=Institution, weak=False, dispatch_uid="indicators.inst.post")
     _connect(Secondment, "secondments", _secondment_keys, every_institution=True)
@@ -153,10 +168,11 @@ def connect() -> None:
 
     from .definitions import CHRONIC_SOURCES, FAMILYDOCTOR_SOURCES
 
-    # bulk resident loads (the demo's COPY, import_residents) write without model saves;
-    # contracts of the residents are counted only while the resident is not merged
+    # bulk resident loads (the demo's COPY, import_residents) write without model saves, naming
+    # the old and the new village of a resident who moved; contracts of the residents are
+    # counted only while the resident is not merged
     residents_changed.connect(
-        _on_domain(("residents", "fd_contracts")), weak=False, dispatch_uid="indicators.residents"
+        _on_domain(("residents", *RESIDENT_SOURCES)), weak=False, dispatch_uid="indicators.residents"
     )
 
     # the chronic app's reference rows are written by model saves (reference_compute, the admin)

@@ -57,7 +57,7 @@ def task_record(*, actor: Any, task: Task, done_on: dt.date | None = None, resul
         _staff_of(actor),
     )
     task.save()
-    changed(contract_keys(contract, task.due_on))
+    changed(contract_keys(contract, task.due_on, task=task))
     audit(
         actor=actor,
         verb="familydoctor.task.record",

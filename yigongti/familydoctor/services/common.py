@@ -21,7 +21,7 @@ from yigongti.institutions.models import Staff
 from yigongti.patients.models import Patient
 
 from ..choices import ContractStatus
-from ..models import Contract, Team, TeamMember
+from ..models import Contract, Task, Team, TeamMember
 from ..signals import send_changed
 
 RENEWAL_WINDOW_DAYS = 60
@@ -117,12 +117,20 @@ def month_of(day: dt.date | None) -> dt.date | None:
     return day.replace(day=1) if day is not None else None
 
 
-def contract_keys(contract: Contract, day: dt.date | None = None) -> set[tuple[int, dt.date | None]]:
+def contract_keys(
+    contract: Contract, day: dt.date | None = None, *, task: Task | None = None
+) -> set[tuple[int, dt.date | None]]:
     """The cells of the contract's rows in ``day``'s month (None: every month): the resident's
-    village clinic and the team's home institution."""
+    village clinic and the team's home institution. A task counts for the village it was planned
+    for (``Task.village``), the resident's unless they have moved since: ``task``'s village is
+    named too, and for every month the villages of all the contract's tasks."""
     month = month_of(day)
-    village, team = contract.patient.village_id, contract.team.institution_id
-    return {(inst, month) for inst in (village, team) if inst is not None}
+    insts = {contract.patient.village_id, contract.team.institution_id}
+    if task is not None:
+        insts.add(task.village_id)
+    elif day is None:
+        insts.update(contract.tasks.order_by().values_list("village_id", flat=True).distinct())
+    return {(inst, month) for inst in insts if inst is not None}
 
 
 def changed(keys: set[tuple[int, dt.date | None]]) -> None:

@@ -181,10 +181,11 @@ def due_dates(start: dt.date, end: dt.date, times_per_year: int) -> list[dt.date
 def plan_tasks(contract: Contract, packages: Iterable[ServicePackage] | None = None) -> list[Task]:
     """The contract's plan, unsaved: every item of every package across the term."""
     tasks: list[Task] = []
+    village = contract.patient.village_id  # the task counts for the village it was planned for
     for package in packages if packages is not None else contract.packages.prefetch_related("items"):
         for item in package.items.all():
             for due in due_dates(contract.start_date, contract.end_date, item.times_per_year):
-                tasks.append(Task(contract=contract, item=item, due_on=due))
+                tasks.append(Task(contract=contract, item=item, due_on=due, village_id=village))
     return tasks
 
 

@@ -16,7 +16,7 @@ import pytest
 from django.db import connection
 
 from yigongti.encounters.services import encounter_record
-from yigongti.indicators import cube, definitions
+from yigongti.indicators import analytic, cube, definitions
 from yigongti.indicators.definitions import SHANGHAI
 from yigongti.institutions import services as inst
 
@@ -143,12 +143,7 @@ def test_a_decimal_sum_is_exact_to_the_cent(varied: Any) -> None:
     assert sum(v for *_rest, v in cells) == sum(_by_hand(definition).values())
 
 
-def test_the_encounters_cube_is_read_in_index_order_on_sqlite(varied: Any) -> None:
-    if connection.vendor != "sqlite":
-        pytest.skip("the analytic index is SQLite's")
-    definition = enc(("kind", "eq", "inpatient"), measure="sum", field="bed_days")
-    plan = cube.Cube.plan([(definition.key, definition)])
-    assert plan._streams()
+def _query_plan(plan: cube.Cube) -> str:
     qs = plan.source_rows()
     assert qs is not None
     month = plan.month()
@@ -157,5 +152,46 @@ def test_the_encounters_cube_is_read_in_index_order_on_sqlite(varied: Any) -> No
     sql, params = qs.values(**group).order_by().annotate(n=cube.Count("*")).query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
-        steps = " ".join(row[-1] for row in cursor.fetchall())
-    assert "encounters_encounter_ygt_cube" in steps and "TEMP B-TREE" not in steps
+        return " ".join(row[-1] for row in cursor.fetchall())
+
+
+def test_the_encounters_cube_is_read_in_index_order_on_sqlite(varied: Any) -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("the analytic index is SQLite's")
+    definition = enc(
+        ("kind", "eq", "inpatient"), ("discharged_on", "isnull", False), measure="sum", field="bed_days"
+    )
+    plan = cube.Cube.plan([(definition.key, definition)])
+    assert plan._streams()
+    steps = _query_plan(plan)
+    # covering: the index alone answers (no lookup of each encounter's row), in its order (no sort)
+    assert "COVERING INDEX encounters_encounter_ygt_cube" in steps and "TEMP B-TREE" not in steps
+
+
+def test_the_fulfilment_tasks_cube_streams_by_village_and_not_by_team(varied: Any) -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("the analytic index is SQLite's")
+    done = {"field": "status", "op": "eq", "value": "done"}
+    by_village = definitions.validate({"source": "fd_tasks", "filters": [done], "measure": "count"})
+    plan = cube.Cube.plan([(by_village.key, by_village)])
+    assert plan._streams()
+    steps = _query_plan(plan)
+    assert "COVERING INDEX familydoctor_task_ygt_cube" in steps and "TEMP B-TREE" not in steps
+    # attributed to the team, the index (in village order) cannot serve the cube
+    by_team = definitions.validate(
+        {"source": "fd_tasks", "filters": [done], "measure": "count", "attribute_to": "team"}
+    )
+    assert not cube.Cube.plan([(by_team.key, by_team)])._streams()
+
+
+def test_an_analytic_index_of_an_earlier_definition_is_replaced(varied: Any) -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("the analytic index is SQLite's")
+    with connection.cursor() as cursor:
+        cursor.execute('DROP INDEX "familydoctor_task_ygt_cube"')
+        cursor.execute('CREATE INDEX "familydoctor_task_ygt_cube" ON "familydoctor_task" ("village_id")')
+    assert analytic.ensure_indexes() == ["fd_tasks"]
+    assert analytic.ensure_indexes() == []  # as defined now: left alone
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sql FROM sqlite_master WHERE name = 'familydoctor_task_ygt_cube'")
+        assert cursor.fetchone()[0] == analytic.analytic_index_sql(definitions.SOURCES["fd_tasks"])

@@ -111,3 +111,45 @@ def test_the_dashboard_page_lists_the_domain_indicators(cc: Any) -> None:  # noq
         or "高血压患者管理率" in text
         or "Hypertension management rate" in text
     )
+
+
+def _by_institution(user: Any, period: str, code: str) -> dict[str, dict[str, Any]]:
+    client = Client()
+    client.force_login(user)
+    response = client.get("/api/indicators", {"period": period, "by": "institution", "code": code})
+    assert response.status_code == 200
+    return {row["group"]: row for row in response.json()}
+
+
+def test_a_task_counts_for_the_village_it_was_planned_for(fd: Any) -> None:  # noqa: F811
+    engine.rebuild()
+    contract = active(fd)
+    patient = contract.patient
+    home = patient.village_id
+    assert set(Task.objects.filter(contract=contract).values_list("village_id", flat=True)) == {home}
+
+    # the resident moves to the team's other village: her contract (and its home visits) go with
+    # her at once, the tasks already planned stay where they were planned
+    patient.village = fd.other_village
+    patient.save()
+    _equal_to_rebuild()
+    office = fd.users[Role.CONSORTIUM_OFFICE]
+    today = days_ago(0)
+    coverage = _by_institution(office, str(today.year), "fd_contract_coverage")
+    assert coverage[str(fd.other_village.pk)]["numerator"] == 1.0
+    assert not coverage[str(home)]["numerator"]
+
+    task = Task.objects.filter(contract=contract).order_by("due_on").first()
+    assert task is not None
+    fds.task_record(actor=fd.users[Role.VILLAGE_DOCTOR], task=task, done_on=today)
+    _equal_to_rebuild()
+    fulfilment = _by_institution(office, str(task.due_on.year), "fd_fulfilment_rate")
+    assert fulfilment[str(home)]["numerator"] == 1.0
+    assert str(fd.other_village.pk) not in fulfilment or not fulfilment[str(fd.other_village.pk)]["numerator"]
+
+    # ending the contract cancels the open tasks: the cells of the village they were planned for
+    fd_contracts.contract_terminate(
+        actor=fd.users[Role.VILLAGE_DOCTOR], contract=contract, reason="moved away"
+    )
+    _equal_to_rebuild()
+    assert not Task.objects.filter(contract=contract, status="open").exists()
