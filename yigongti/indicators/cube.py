@@ -265,7 +265,14 @@ class Cube:
         measures: dict[str, Any] = {"n": Count("*")}
         for i, name in enumerate(self.sums):
             measures[f"s{i}"] = Sum(name)
-        rows = qs.values(**group).order_by().annotate(**measures).values_list(*group, *measures)
+        query = qs.values(**group).order_by().annotate(**measures).values_list(*group, *measures).query
+        sql, params = query.sql_with_params()
+        with connection.cursor() as cursor:
+            # the rows as the driver gives them, without Django's converters: the tests below take
+            # SQLite's 0/1 for booleans and ``_whole`` its float sums (the converters cost as much
+            # Python as the evaluation, and Python holds the lock the other pieces' threads need)
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
         places = self._places(qs.model)
         totals = self._evaluate(rows, [*group, *measures], month, places)
         if span and self.spec.timing == "interval":
@@ -361,7 +368,9 @@ class Cube:
         for (i, inst, when), total in totals.items():
             if total:
                 part = self.parts[i]
-                cells.append((part.key, inst, when, Decimal(total).scaleb(-places.get(part.measure, 0))))
+                value = Decimal(total)
+                decimals = places.get(part.measure, 0)
+                cells.append((part.key, inst, when, value.scaleb(-decimals) if decimals else value))
         return cells
 
     def distinct_cells(self, extra: Q | None = None) -> list[Cell]:
@@ -385,34 +394,42 @@ class Cube:
             ([(order.index(c), test) for c, test in p.rows], at[p.measure], places.get(p.measure, 0))
             for p in self.parts
         ]
-        started = [p.started for p in self.parts]
         dims = [at[name] for name in order]
         where = _Places(self.parts)
         matching: dict[tuple[Any, ...], list[int]] = {}
+        # (a row's values, its institution) -> what to add: (part, measure column, decimal places,
+        # whether an interval's row stops standing in that part), decided once per pair
+        todo: dict[tuple[Any, ...], list[tuple[int, int, int, bool]]] = {}
         totals: Totals = defaultdict(int)
         months: dict[Any, dt.date | None] = {}
         dated = "g_month" in at
         ending = at.get("g_end")
         for row in rows:
-            values = tuple(row[i] for i in dims)
+            values = tuple([row[i] for i in dims])
             found = matching.get(values)
             if found is None:
                 found = matching[values] = [
                     i for i, (tests, _m, _p) in enumerate(plans) if all(t(values[c]) for c, t in tests)
                 ]
             inst = row[0]
+            adds = todo.get((values, inst))
+            if adds is None:
+                adds = todo[(values, inst)] = [
+                    (i, plans[i][1], plans[i][2], not self.parts[i].started)
+                    for i in found
+                    if where.admits(i, inst)
+                ]
             raw = row[1] if dated else None
-            if raw not in months:
-                months[raw] = month.of(raw)
+            when = months[raw] if raw in months else months.setdefault(raw, month.of(raw))
             ended = None
-            if ending is not None and row[ending] is not None:
-                ended = month.of(row[ending])
-            for i in found:
-                value = row[plans[i][1]]
-                if value and where.admits(i, inst):
-                    whole = _whole(value, plans[i][2])
-                    totals[(i, inst, months[raw])] += whole
-                    if ended is not None and not started[i]:  # an interval's rows stop standing
+            if ending is not None and (end := row[ending]) is not None:
+                ended = months[end] if end in months else months.setdefault(end, month.of(end))
+            for i, measure, decimals, stops in adds:
+                value = row[measure]
+                if value:
+                    whole = _whole(value, decimals) if decimals else value
+                    totals[(i, inst, when)] += whole
+                    if ended is not None and stops:  # an interval's rows stop standing
                         totals[(i, inst, ended)] -= whole
         return totals
 

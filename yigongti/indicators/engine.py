@@ -83,10 +83,11 @@ def _write(cells: list[Cell]) -> int:
         else:
             # one statement over a JSON array: SQLite unpacks it in C (the GIL released, so the
             # rebuild's other connections go on), where executemany binds every row in Python
-            rows = ",".join(
-                f'["{p}",{_json_or_null(i)},{_json_or_null(None if m is None else m.isoformat())},"{v}"]'
-                for p, i, m, v in cells
-            )
+            days: dict[dt.date | None, str] = {None: "null"}
+            for _p, _i, m, _v in cells:
+                if m is not None and m not in days:
+                    days[m] = f'"{m.isoformat()}"'
+            rows = ",".join(f'["{p}",{"null" if i is None else i},{days[m]},"{v}"]' for p, i, m, v in cells)
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) SELECT json_extract(value, '$[0]'), "  # noqa: S608
                 "json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]') "
@@ -94,13 +95,6 @@ def _write(cells: list[Cell]) -> int:
                 [f"[{rows}]"],
             )
     return len(cells)
-
-
-def _json_or_null(value: int | str | None) -> str:
-    """A cell's institution or month in the JSON ``_write`` hands to SQLite."""
-    if value is None:
-        return "null"
-    return str(value) if isinstance(value, int) else f'"{value}"'
 
 
 def _groups(parts: Iterable[tuple[str, Definition]]) -> list[list[tuple[str, Definition]]]:
