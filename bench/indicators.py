@@ -559,7 +559,7 @@ def worker() -> None:
         return
     encounters = Encounter.objects.count()
 
-    engine.rebuild()
+    engine.rebuild()  # the cells of this code's catalogue (a kept county holds an earlier run's)
     cells = engine.snapshot()
 
     office = (
