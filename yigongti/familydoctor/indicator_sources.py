@@ -9,7 +9,8 @@ indicators app registers them (see docs/familydoctor.md, "Indicators")::
     CATALOGUE += familydoctor CATALOGUE rows   # in indicators/seed.py (or a data migration)
 
 Every contract is attributed to the village clinic of the resident (``village``) by default, or
-to the team's home institution (``team``); tasks and visits likewise.
+to the team's home institution (``team``); home visits likewise; a fulfilment task to the village
+it was planned for (``Task.village``, the resident's then) or the team's institution.
 """
 
 from __future__ import annotations

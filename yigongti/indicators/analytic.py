@@ -24,7 +24,7 @@ def analytic_index_sql(spec: Source) -> str | None:
     def column(path: str) -> str:
         return q(meta.get_field(path.removesuffix("_id") if path.endswith("_id") else path).column)
 
-    parts = [column(spec.institutions[next(iter(spec.institutions))])]
+    parts = [column(spec.institutions[spec.attribution])]
     date = column(spec.date_field)
     if meta.get_field(spec.date_field).get_internal_type() == "DateTimeField":
         parts.append(f"({sqlite_local_month_sql(date)})")
@@ -45,12 +45,11 @@ def analytic_index_sql(spec: Source) -> str | None:
     # itself, each index entry would be followed by a lookup of its table row
     parts += emptiness
     table = meta.db_table
-    return f"CREATE INDEX {q(index_name(spec) or '')} ON {q(table)} ({', '.join(parts)})"
+    return f"CREATE INDEX {q(index_name(table))} ON {q(table)} ({', '.join(parts)})"
 
 
-def index_name(spec: Source) -> str | None:
-    model = spec.model_class()
-    return None if model is None else f"{model._meta.db_table}_ygt_cube"
+def index_name(table: str) -> str:
+    return f"{table}_ygt_cube"
 
 
 def ensure_indexes() -> list[str]:
@@ -63,15 +62,16 @@ def ensure_indexes() -> list[str]:
     with connection.cursor() as cursor:
         for spec in definitions.SOURCES.values():
             sql = analytic_index_sql(spec)
-            if sql is None:
+            model = spec.model_class()
+            if sql is None or model is None:
                 continue
-            name = index_name(spec)
+            name = index_name(model._meta.db_table)
             cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = %s", [name])
             found = cursor.fetchone()
             if found is not None and found[0] == sql:
                 continue
             if found is not None:  # an index of an earlier definition (other columns)
-                cursor.execute(f"DROP INDEX {connection.ops.quote_name(name or '')}")
+                cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
             cursor.execute(sql)
             made.append(spec.name)
     return made

@@ -211,7 +211,7 @@ class Cube:
         allowed = self.spec.analytic_sums
         return (
             allowed is not None
-            and self.inst_path == next(iter(self.spec.institutions.values()))
+            and self.inst_path == self.spec.institutions[self.spec.attribution]
             and set(self.columns) <= self.plain
             and set(self.sums) <= allowed
         )

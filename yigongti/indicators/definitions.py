@@ -115,6 +115,12 @@ class Source:
     #: such index. A cube that needs only the dimensions and these sums is read in index order.
     analytic_sums: frozenset[str] | None = None
 
+    @property
+    def attribution(self) -> str:
+        """The default ``attribute_to``: the first institution named (a SQLite analytic index is in
+        its order)."""
+        return next(iter(self.institutions))
+
     def model_class(self) -> Any | None:
         """The model, or None while the app that owns the table is not installed yet."""
         try:
@@ -324,7 +330,7 @@ class Definition:
 def presence(source: str) -> Definition:
     """Every row of a source: tells "no data" (nothing recorded) from a true zero."""
     spec = SOURCES[source]
-    return Definition(source, (), "count", None, next(iter(spec.institutions)))
+    return Definition(source, (), "count", None, spec.attribution)
 
 
 def _error(part: str, message: Any, **params: Any) -> ValidationError:
@@ -425,7 +431,7 @@ def validate(data: Any, *, where: str = "") -> Definition:
             _("a distinct count needs one of: %(choices)s"),
             choices=", ".join(sorted(spec.distincts)) or "-",
         )
-    attribute_to = data.get("attribute_to", next(iter(spec.institutions)))
+    attribute_to = data.get("attribute_to", spec.attribution)
     if attribute_to not in spec.institutions:
         raise _error(
             f"{prefix}attribute_to",

@@ -2,8 +2,9 @@
 
 ``actor=None`` is the system (the demo generator). ``changed`` sends
 ``signals.familydoctor_changed`` with the (institution, month) cells of the sources in
-``indicator_sources``: a contract, task or visit is attributed to the resident's village clinic
-and to the team's home institution, so a key names both.
+``indicator_sources``: a contract or visit is attributed to the resident's village clinic and
+to the team's home institution, a task to the village it was planned for and the team's, so a
+key names each (``contract_keys``).
 """
 
 from __future__ import annotations

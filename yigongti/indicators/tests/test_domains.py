@@ -22,12 +22,23 @@ from yigongti.indicators.models import IndicatorCell
 pytestmark = pytest.mark.django_db
 
 
-def _rows(user: Any, period: str) -> dict[str, dict[str, Any]]:
+def _answer(user: Any, **params: str) -> list[dict[str, Any]]:
     client = Client()
     client.force_login(user)
-    response = client.get("/api/indicators", {"period": period, "by": "consortium"})
+    response = client.get("/api/indicators", params)
     assert response.status_code == 200
-    return {row["code"]: row for row in response.json()}
+    rows: list[dict[str, Any]] = response.json()
+    return rows
+
+
+def _rows(user: Any, period: str) -> dict[str, dict[str, Any]]:
+    """The consortium's row of each indicator, by code."""
+    return {row["code"]: row for row in _answer(user, period=period, by="consortium")}
+
+
+def _by_institution(user: Any, period: str, code: str) -> dict[str, dict[str, Any]]:
+    """One indicator's rows, by institution id."""
+    return {row["group"]: row for row in _answer(user, period=period, by="institution", code=code)}
 
 
 def _equal_to_rebuild() -> dict[Any, Any]:
@@ -111,14 +122,6 @@ def test_the_dashboard_page_lists_the_domain_indicators(cc: Any) -> None:  # noq
         or "高血压患者管理率" in text
         or "Hypertension management rate" in text
     )
-
-
-def _by_institution(user: Any, period: str, code: str) -> dict[str, dict[str, Any]]:
-    client = Client()
-    client.force_login(user)
-    response = client.get("/api/indicators", {"period": period, "by": "institution", "code": code})
-    assert response.status_code == 200
-    return {row["group"]: row for row in response.json()}
 
 
 def test_a_task_counts_for_the_village_it_was_planned_for(fd: Any) -> None:  # noqa: F811
