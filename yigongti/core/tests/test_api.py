@@ -348,6 +348,28 @@ def test_openapi_document_is_complete_and_consistent(client, db):
     assert expected <= present
 
 
+def test_openapi_document_is_built_once_per_language(client, db, monkeypatch):
+    import ninja.main
+
+    from config.api import api
+
+    built: list[str] = []
+    real = ninja.main.get_schema
+
+    def counting(**kwargs: Any) -> Any:
+        built.append(kwargs["path_prefix"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(ninja.main, "get_schema", counting)
+    monkeypatch.setattr(api, "_schemas", {})
+    first = client.get("/api/openapi.json", headers={"accept-language": "zh-hans"})
+    again = client.get("/api/openapi.json", headers={"accept-language": "zh-hans"})
+    english = client.get("/api/openapi.json", headers={"accept-language": "en"})
+    assert first.status_code == again.status_code == english.status_code == 200
+    assert first.json() == again.json()
+    assert built == ["/api/", "/api/"]  # zh-hans once, en once
+
+
 def _placeholders(path: str) -> list[str]:
     import re
 
