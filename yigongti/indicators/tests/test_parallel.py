@@ -14,6 +14,7 @@ from django.db import connection, transaction
 
 from yigongti.core.testing import build_small_county
 from yigongti.indicators import cube, engine, parallel
+from yigongti.indicators.models import IndicatorCell
 
 from .helpers import record, residents
 
@@ -85,3 +86,26 @@ def test_inside_a_callers_transaction_the_rebuild_sees_its_rows(settings: Any) -
         incremental = engine.snapshot()
         engine.rebuild()
         assert engine.snapshot() == incremental
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rebuild_leaves_every_cell_page_visible_to_all(settings: Any) -> None:
+    """The full rebuild copies its cells frozen: the dashboard's sums are index-only scans at once,
+    without waiting for autovacuum to mark the new pages."""
+    _needs_server()
+    _county_with_data()
+    settings.YGT_INDICATOR_WORKERS = 2
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_visibility'")
+        if cursor.fetchone() is None:
+            pytest.skip("the pg_visibility extension (PostgreSQL contrib) is not installed")
+        cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_visibility")
+    engine.rebuild()
+    table = IndicatorCell._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT all_visible FROM pg_visibility_map_summary(%s::regclass)", [table])
+        (visible,) = cursor.fetchone()
+        cursor.execute("SELECT pg_relation_size(%s::regclass) / current_setting('block_size')::int", [table])
+        (pages,) = cursor.fetchone()
+    assert pages > 0
+    assert visible == pages
