@@ -123,35 +123,46 @@ def catalogue_out(indicator: Any) -> CatalogueOut:
 def value_out(
     row: selectors.Row, period: periods.Period, _cache: dict[Any, Any] | None = None
 ) -> dict[str, Any]:
-    """A plain dictionary: ninja validates it once against ``ValueOut`` (thousands of rows by
-    institution; building schema objects first doubled the time). ``_cache`` keeps what every
-    row of one answer shares (the indicator's fields, the period codes) computed once."""
+    """A plain dictionary in ``ValueOut``'s shape (thousands of rows by institution: building
+    schema objects, or one helper call per number, was most of the request's Python).
+    ``_cache`` keeps what every row of one answer shares (the indicator's fields, the period
+    codes) computed once."""
     cache = {} if _cache is None else _cache
-    head = cache.get(row.indicator.pk)
+    indicator = row.indicator
+    head = cache.get(indicator.pk)
     if head is None:
         if "previous" not in cache:
             cache["previous"] = period.previous().code
-        head = cache[row.indicator.pk] = {
-            "code": row.indicator.code,
-            "name": row.indicator.name,
-            "unit": row.indicator.unit,
-            "direction": row.indicator.direction,
-            "period": period.code,
-        }
+        head = cache[indicator.pk] = (
+            indicator.code,
+            indicator.name,
+            indicator.unit,
+            indicator.direction,
+            period.code,
+            cache["previous"],
+        )
+    code, name, unit, direction, period_code, previous_code = head
+    now, before = row.current, row.previous
+    value, numerator, denominator = now.value, now.numerator, now.denominator
+    target, previous, change, change_pct = row.target, before.value, row.change, row.change_pct
     return {
-        **head,
+        "code": code,
+        "name": name,
+        "unit": unit,
+        "direction": direction,
+        "period": period_code,
         "group": row.group,
         "group_name": row.group_name,
-        "value": _f(row.current.value),
-        "numerator": _f(row.current.numerator),
-        "denominator": _f(row.current.denominator),
-        "reason": row.current.reason,
-        "target": _f(row.target),
+        "value": None if value is None else float(value),
+        "numerator": None if numerator is None else float(numerator),
+        "denominator": None if denominator is None else float(denominator),
+        "reason": now.reason,
+        "target": None if target is None else float(target),
         "light": row.light,
-        "previous_period": cache["previous"],
-        "previous_value": _f(row.previous.value),
-        "change": _f(row.change),
-        "change_pct": _f(row.change_pct),
+        "previous_period": previous_code,
+        "previous_value": None if previous is None else float(previous),
+        "change": None if change is None else float(change),
+        "change_pct": None if change_pct is None else float(change_pct),
     }
 
 

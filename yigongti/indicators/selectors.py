@@ -9,6 +9,7 @@ apart from a real zero: the value is then None and ``reason`` says why.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from .models import Indicator, IndicatorCell, IndicatorPart, IndicatorTarget
 from .periods import Period, add_months
 
 CENT = Decimal("0.01")
+ZERO = Decimal(0)
 NO_DATA = "no_data"
 ZERO_DENOMINATOR = "zero_denominator"
 UNAVAILABLE = "source_unavailable"
@@ -87,14 +89,13 @@ class Parts:
             out |= {self.den.key, self.den_presence.key}
         return out
 
-    def witness(self) -> Definition:
-        """The presence count that tells "no data": a dated source's."""
+    @functools.cached_property
+    def witness_key(self) -> str:
+        """The part of the presence count that tells "no data": a dated source's (asked for
+        every value of a dashboard, hence kept)."""
         if self.num.spec.timing in DATED or self.den_presence is None or self.den is None:
-            return self.num_presence
-        return self.den_presence if self.den.spec.timing in DATED else self.num_presence
-
-    def available(self) -> bool:
-        return self.installed
+            return self.num_presence.key
+        return (self.den_presence if self.den.spec.timing in DATED else self.num_presence).key
 
 
 def parts_of(indicator: Indicator) -> Parts:
@@ -280,16 +281,16 @@ def sums(
 
 
 def value_of(indicator: Indicator, parts: Parts, totals: dict[str, Decimal]) -> Value:
-    if not parts.available():
+    if not parts.installed:
         return Value(reason=UNAVAILABLE)
     # "No data": the dated source recorded nothing here and then (the numerator's, or, when the
     # numerator is a stock or a capacity that is always on file, the denominator's).
-    if not totals.get(parts.witness().key, Decimal(0)):
+    if not totals.get(parts.witness_key, ZERO):
         return Value(reason=NO_DATA)
-    num = totals.get(parts.num.key, Decimal(0))
+    num = totals.get(parts.num.key, ZERO)
     if parts.den is None:
         return Value(numerator=num, value=num.quantize(CENT, ROUND_HALF_UP))
-    den = totals.get(parts.den.key, Decimal(0))
+    den = totals.get(parts.den.key, ZERO)
     if not den:
         return Value(numerator=num, denominator=den, reason=ZERO_DENOMINATOR)
     return Value(num, den, ratio(num, den, indicator.scale))
