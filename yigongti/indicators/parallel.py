@@ -100,7 +100,7 @@ def compute(cubes: list[Cube], n: int, outputs: list[int] | None = None) -> Iter
 
     pending = [1] * len(cubes)  # each cube's plan, then its pieces
     for index, cube in enumerate(cubes):
-        put(index, "plan", cube.size() + CELL_WEIGHT * (outputs[index] if outputs else 0))
+        put(index, "plan", cube.cost() + CELL_WEIGHT * (outputs[index] if outputs else 0))
     threads = [threading.Thread(target=_work, args=(cubes, n, todo, done), daemon=True) for _ in range(n)]
     for thread in threads:
         thread.start()

@@ -195,3 +195,22 @@ def test_an_analytic_index_of_an_earlier_definition_is_replaced(varied: Any) -> 
     with connection.cursor() as cursor:
         cursor.execute("SELECT sql FROM sqlite_master WHERE name = 'familydoctor_task_ygt_cube'")
         assert cursor.fetchone()[0] == analytic.analytic_index_sql(definitions.SOURCES["fd_tasks"])
+
+
+def _cube_of(source: str) -> cube.Cube:
+    definition = definitions.validate({"source": source, "measure": "count"})
+    return cube.Cube.plan([(definition.key, definition)])
+
+
+def test_a_cube_costs_its_rows_and_those_of_the_tables_it_joins(varied: Any) -> None:
+    """The rebuild orders its pieces by cost: a cube attributed or ended through a join reads
+    the joined tables too."""
+    residents_rows = _cube_of("residents").size()
+    assert residents_rows > 0
+    encounters = _cube_of("encounters")
+    assert encounters.cost() == encounters.size() > 0
+    visits = _cube_of("fd_home_visits")  # attributed through the contract to the resident's village
+    assert visits.inst_path == "contract__patient__village_id"
+    assert visits.cost() == visits.size() + _cube_of("fd_contracts").size() + residents_rows
+    standing = _cube_of("chronic_standing")  # ends with its entry's closing date
+    assert standing.cost() == standing.size() + _cube_of("chronic_registry").size()
