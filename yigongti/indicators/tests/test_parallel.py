@@ -13,7 +13,8 @@ import pytest
 from django.db import connection, transaction
 
 from yigongti.core.testing import build_small_county
-from yigongti.indicators import cube, engine, parallel
+from yigongti.familydoctor.tests.conftest import active, fd  # noqa: F401 - the fixture
+from yigongti.indicators import cube, definitions, engine, parallel
 from yigongti.indicators.models import IndicatorCell
 
 from .helpers import record, residents
@@ -109,3 +110,48 @@ def test_a_rebuild_leaves_every_cell_page_visible_to_all(settings: Any) -> None:
         (pages,) = cursor.fetchone()
     assert pages > 0
     assert visible == pages
+
+
+@pytest.mark.django_db(transaction=True)
+def test_postgresql_reads_a_cube_from_its_analytic_index_once_the_pages_are_visible(fd: Any) -> None:  # noqa: F811
+    """The encounters' and the tasks' cubes: read from the index alone, group by group, only when
+    nearly every page of the table is all-visible (after VACUUM); equal to hashing the table."""
+    _needs_server()
+    record(random.Random(31), fd, residents(fd, 8), n=120)
+    active(fd)  # a signed contract and its year of fulfilment tasks
+    groups = engine._groups(engine.wanted_definitions().items())
+    plans = {
+        (g[0][1].source, g[0][1].attribute_to): cube.Cube.plan(g)
+        for g in groups
+        if g[0][1].source in ("encounters", "fd_tasks")
+    }
+    indexed = [plans[("encounters", "institution")], plans[("fd_tasks", "village")]]
+    assert not any(plan._reads_index() for plan in indexed)  # just written, not yet all-visible
+    hashed = [plan.totals() for plan in indexed]
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM encounters_encounter")
+        cursor.execute("VACUUM familydoctor_task")
+    seen: list[str] = []
+
+    def explain(execute: Any, query: str, params: Any, many: bool, context: Any) -> Any:
+        if "GROUP BY" in query:  # the cube's plan, in its own transaction and settings
+            with connection.connection.cursor() as raw:  # past this wrapper
+                raw.execute("EXPLAIN " + query, params)
+                seen.append(" ".join(row[0] for row in raw.fetchall()))
+        return execute(query, params, many, context)
+
+    for plan, before in zip(indexed, hashed, strict=True):
+        assert plan._reads_index()
+        assert plan.chunks(4, 10**9) == [None]  # read whole, in the index's order
+        seen.clear()
+        with connection.execute_wrapper(explain):
+            assert plan.totals() == before
+        model = plan.spec.model_class()
+        assert model is not None
+        table = model._meta.db_table
+        assert len(seen) == 1
+        assert f"Index Only Scan using {table}_ygt_cube" in seen[0]
+        assert "GroupAggregate" in seen[0] and "HashAggregate" not in seen[0] and "Sort" not in seen[0]
+    # a cube that needs a column the index does not hold is hashed as before
+    by_team = definitions.validate({"source": "fd_tasks", "measure": "count", "attribute_to": "team"})
+    assert not cube.Cube.plan([(by_team.key, by_team)])._reads_index()
