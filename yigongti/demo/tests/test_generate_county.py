@@ -184,3 +184,23 @@ def test_the_demo_links_follow_ups_as_the_service_does(generated):
         link_follow_ups()
         assert dict(FollowUp.objects.values_list("pk", "until")) == written
         transaction.set_rollback(True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_the_loaded_county_is_vacuumed_and_analysed():
+    """After the bulk load the planner has statistics and the pages are all-visible, so the
+    indicator cubes read their analytic indexes at once (not after autovacuum's next round)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("VACUUM is PostgreSQL's")
+    out = generate(residents=0)
+    assert " vacuum " in out
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relpages, relallvisible, reltuples FROM pg_class "
+            "WHERE oid = 'institutions_institution'::regclass"
+        )
+        pages, visible, tuples = cursor.fetchone()
+    assert pages > 0 and visible == pages
+    assert tuples == Institution.objects.count()
