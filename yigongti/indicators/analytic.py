@@ -19,7 +19,7 @@ from django.db import connection
 
 from . import definitions
 from .definitions import Source
-from .months import postgres_local_month_sql, sqlite_local_month_sql
+from .months import date_month_sql, postgres_local_month_sql, sqlite_local_month_sql
 
 #: PostgreSQL: the cube reads its index when at least this share of the table's pages is
 #: all-visible (each other page costs a visit of the table per row).
@@ -43,14 +43,10 @@ def analytic_index_sql(spec: Source) -> str | None:
     date = column(spec.date_field)
     is_datetime = meta.get_field(spec.date_field).get_internal_type() == "DateTimeField"
     sqlite = connection.vendor == "sqlite"
-    if sqlite:
-        keys.append(f"({sqlite_local_month_sql(date)})" if is_datetime else f"(substr({date}, 1, 7))")
-    else:  # as ``months.month_expression`` writes a date's month, and the streaming cube a datetime's
-        keys.append(
-            f"({postgres_local_month_sql(date)})"
-            if is_datetime
-            else f"(DATE_TRUNC('month', {date}::timestamp)::date)"
-        )
+    if not is_datetime:
+        keys.append(f"({date_month_sql(date)})")
+    else:  # the local month as the cube groups by it (``months``; on PostgreSQL ``index_month``)
+        keys.append(f"({sqlite_local_month_sql(date) if sqlite else postgres_local_month_sql(date)})")
     emptiness = []
     for name in spec.dimensions:
         fspec = spec.fields[name]

@@ -117,14 +117,10 @@ def month_expression(spec: Source, model: Any, qs: QuerySet[Any]) -> Month | Non
         return Month()
     name = spec.date_field or ""
     is_datetime = model._meta.get_field(name).get_internal_type() == "DateTimeField"
-    if connection.vendor == "sqlite":
-        if is_datetime:
-            return Month(local_month(name))
-        return Month(Func(F(name), template="substr(%(expressions)s, 1, 7)", output_field=CharField()))
     if not is_datetime:
-        # a date truncated as a timestamp without a zone (a timestamptz would be converted per row)
-        template = "DATE_TRUNC('month', %(expressions)s::timestamp)::date"
-        return Month(Func(F(name), template=template, output_field=DateField()))
+        return Month(date_month(F(name)))
+    if connection.vendor == "sqlite":
+        return Month(local_month(name))
     bounds = qs.aggregate(lo=Min(name), hi=Max(name))
     if bounds["lo"] is None:
         return None
@@ -145,13 +141,20 @@ def index_month(spec: Source, model: Any) -> Month | None:
     return Month(postgres_local_month(name))
 
 
-def _date_month(expression: Any) -> Any:
-    """The first day of a date's month (SQLite: its 'YYYY-MM' text), in the database."""
+def date_month_sql(column: str) -> str:
+    """A date's month as the database computes it: SQLite its 'YYYY-MM' text, PostgreSQL the first
+    day, truncated as a timestamp without a zone (a timestamptz would be converted per row). The
+    one spelling for cubes and analytic indexes: PostgreSQL uses an index only for the expression
+    it holds."""
     if connection.vendor == "sqlite":
-        return Func(expression, template="substr(%(expressions)s, 1, 7)", output_field=CharField())
-    return Func(
-        expression, template="DATE_TRUNC('month', %(expressions)s::timestamp)::date", output_field=DateField()
-    )
+        return f"substr({column}, 1, 7)"
+    return f"DATE_TRUNC('month', {column}::timestamp)::date"
+
+
+def date_month(expression: Any) -> Any:
+    """``date_month_sql`` as an expression."""
+    output: Any = CharField() if connection.vendor == "sqlite" else DateField()
+    return Func(expression, template=date_month_sql("%(expressions)s"), output_field=output)
 
 
 def _earliest(a: Any, b: Any) -> Any:
@@ -171,4 +174,4 @@ def end_month(spec: Source) -> Any:
     earliest = ends[0]
     for other in ends[1:]:
         earliest = _earliest(earliest, other)
-    return _date_month(earliest)
+    return date_month(earliest)
