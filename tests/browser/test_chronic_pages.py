@@ -70,6 +70,8 @@ def test_worklist_follow_up_urgent_referral_and_elderly(live_server: Any, page: 
     row.first.wait_for()
     assert row.count() == 1
     row.locator("[data-testid=task-record]").click()
+    page.wait_for_url(f"{base}/chronic/enrollments/{entry.pk}/follow-up/")
+    page.locator("#id_sbp").wait_for()  # content() may read a page still arriving
     assert "高血压患者随访服务记录表" in page.content()
     page.fill("#id_sbp", "300")
     page.fill("#id_dbp", "20")

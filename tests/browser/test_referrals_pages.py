@@ -94,7 +94,8 @@ def test_refer_up_accept_treat_return_and_follow_up(live_server: Any, page: Any)
     page.locator("[data-testid=action-complete] summary").click()
     page.fill("#id_complete-diagnosis_code", "I10")
     page.click("[data-testid=do-complete]")
-    assert page.locator("[data-testid=error-advice]").is_visible()  # 422: advice is required
+    page.locator("[data-testid=error-advice]").wait_for()  # 422: advice is required
+    assert page.locator("[data-testid=error-advice]").is_visible()
     page.fill("#id_complete-advice", "低盐饮食，每日测血压，两周后复诊")
     page.click("[data-testid=do-complete]")
     page.locator("[data-testid=status]", has_text="已回转").wait_for()
