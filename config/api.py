@@ -33,13 +33,13 @@ class Api(NinjaAPI):
     module is imported, so it cannot change while the process runs, and building it walked every
     operation's models (about 0.4 s per request of /api/openapi.json and of the docs page)."""
 
-    _schemas: dict[tuple[str | None, str | None, str], OpenAPISchema]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._schemas: dict[tuple[str | None, str | None, str], OpenAPISchema] = {}
 
     def get_openapi_schema(
         self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
     ) -> OpenAPISchema:
-        if not hasattr(self, "_schemas"):
-            self._schemas = {}
         key = (path_prefix, get_language(), repr(sorted((path_params or {}).items())))
         if key not in self._schemas:
             self._schemas[key] = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 def _load_catalogue(sender: Any, using: str = "default", **kwargs: Any) -> None:
     """After migrate (and after a test flush, which emits the same signal): the seed catalogue
     and its parts exist, computed from whatever the tables hold, and so do the analytic indexes
-    (SQLite)."""
+    (made or replaced on SQLite and PostgreSQL)."""
     from . import analytic, engine, seed
 
     seed.load()
